@@ -1,0 +1,25 @@
+// Seeded random tensors (host-generated, identical in Node and browsers).
+import { Rng } from './random.ts';
+import { sizeOf } from './shape.ts';
+import { tensor, type Tensor } from './tensor.ts';
+
+export function randn(shape: readonly number[], seed: number, std = 1): Tensor {
+  const rng = new Rng(seed);
+  const v = new Float32Array(sizeOf(shape));
+  for (let i = 0; i < v.length; i++) v[i] = rng.normal() * std;
+  return tensor(v, shape);
+}
+
+export function rand(shape: readonly number[], seed: number, lo = 0, hi = 1): Tensor {
+  const rng = new Rng(seed);
+  const v = new Float32Array(sizeOf(shape));
+  for (let i = 0; i < v.length; i++) v[i] = lo + (hi - lo) * rng.uniform();
+  return tensor(v, shape);
+}
+
+export function randint(shape: readonly number[], seed: number, lo: number, hi: number): Tensor {
+  const rng = new Rng(seed);
+  const v = new Int32Array(sizeOf(shape));
+  for (let i = 0; i < v.length; i++) v[i] = lo + rng.int(hi - lo);
+  return tensor(v, shape, 'i32');
+}

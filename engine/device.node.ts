@@ -1,0 +1,108 @@
+// The one Node-only file of the engine: opens a GPUDevice through dawn.node (npm `webgpu`).
+// Order when SPOOFSCAN_ADAPTER is unset: a real adapter, then SwiftShader (Vulkan on the CPU),
+// then Dawn's OpenGL ES backend on Mesa llvmpipe in compatibility mode.
+import { existsSync, mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { create, globals } from 'webgpu';
+import { requestAdapterDevice, type AdapterKind, type OpenedDevice } from './device.ts';
+
+const SWIFTSHADER_ICD_PLACES = [
+  '/usr/lib/chromium/vk_swiftshader_icd.json',
+  '/usr/lib/chromium-browser/vk_swiftshader_icd.json',
+  '/usr/lib64/chromium-browser/vk_swiftshader_icd.json',
+  '/opt/google/chrome/vk_swiftshader_icd.json',
+  '/snap/chromium/current/usr/lib/chromium-browser/vk_swiftshader_icd.json',
+];
+
+// dawn.node crashes at garbage collection if the object from create() is collected: keep them all.
+const keepAlive: unknown[] = [];
+
+export function findSwiftShaderIcd(): string | null {
+  const custom = process.env.SPOOFSCAN_SWIFTSHADER_ICD;
+  if (custom) return existsSync(custom) ? custom : null;
+  return SWIFTSHADER_ICD_PLACES.find((p) => existsSync(p)) ?? null;
+}
+
+/**
+ * dawn.node re-arms its event processing with the global setImmediate while any GPU promise is
+ * pending, which keeps one of two cores busy and halves CPU-adapter throughput. Its callbacks are
+ * native functions: poll those quickly for ~1 ms, then every 1 ms with a timer. JS callers are untouched.
+ */
+function installPollingFix(): void {
+  const g = globalThis as unknown as { setImmediate: typeof setImmediate; __spoofscanPoll?: boolean };
+  if (g.__spoofscanPoll) return;
+  g.__spoofscanPoll = true;
+  const original = g.setImmediate;
+  const natives = new WeakMap<Function, boolean>();
+  const isNative = (f: Function): boolean => {
+    let v = natives.get(f);
+    if (v === undefined) {
+      v = /\{\s*\[native code\]\s*\}\s*$/.test(Function.prototype.toString.call(f));
+      natives.set(f, v);
+    }
+    return v;
+  };
+  let chainStart = 0;
+  let lastRequest = 0;
+  const patched = function (cb: (...a: unknown[]) => void, ...args: unknown[]) {
+    if (typeof cb !== 'function' || !isNative(cb)) return original(cb, ...args);
+    const now = performance.now();
+    if (now - lastRequest > 3) chainStart = now; // a new wait began
+    lastRequest = now;
+    if (now - chainStart < 1) return original(cb, ...args);
+    return setTimeout(cb, 1, ...args) as unknown as NodeJS.Immediate;
+  };
+  g.setImmediate = Object.assign(patched, original) as typeof setImmediate;
+}
+
+async function tryOpen(kind: AdapterKind): Promise<OpenedDevice | null> {
+  if (kind === 'swiftshader') {
+    const icd = findSwiftShaderIcd();
+    if (!icd) return null;
+    process.env.VK_ICD_FILENAMES = icd;
+  }
+  if (kind === 'gles') process.env.EGL_PLATFORM ??= 'surfaceless';
+  const flags = kind === 'gles' ? ['backend=opengles'] : [];
+  const extra = process.env.SPOOFSCAN_DAWN_FLAGS;
+  if (extra) flags.push(...extra.split(/\s+/).filter(Boolean));
+  const gpu = create(flags);
+  keepAlive.push(gpu);
+  const options: GPURequestAdapterOptions =
+    kind === 'gles' ? ({ featureLevel: 'compatibility' } as GPURequestAdapterOptions) : { powerPreference: 'high-performance' };
+  try {
+    return await requestAdapterDevice(gpu, kind, options);
+  } catch {
+    return null;
+  }
+}
+
+export type AdapterChoice = 'auto' | 'default' | 'swiftshader' | 'gles';
+
+export function adapterChoiceFromEnv(): AdapterChoice {
+  const v = (process.env.SPOOFSCAN_ADAPTER ?? 'auto').toLowerCase();
+  if (v === 'auto' || v === 'default' || v === 'swiftshader' || v === 'gles') return v;
+  throw new Error(`SPOOFSCAN_ADAPTER='${v}' is not one of auto, default, swiftshader, gles`);
+}
+
+export async function openNodeDevice(choice: AdapterChoice = adapterChoiceFromEnv()): Promise<OpenedDevice> {
+  Object.assign(globalThis, globals);
+  installPollingFix();
+  process.env.XDG_RUNTIME_DIR ??= ensureRuntimeDir();
+  const order: AdapterKind[] =
+    choice === 'auto' ? ['gpu', 'swiftshader', 'gles'] : choice === 'default' ? ['gpu'] : [choice];
+  for (const kind of order) {
+    const opened = await tryOpen(kind);
+    if (opened) return opened;
+  }
+  const hint =
+    'Install a GPU driver with Vulkan, or Debian/Ubuntu `chromium` (ships SwiftShader) and `libvulkan1`, ' +
+    'or Mesa EGL/GLES (`libegl1 libegl-mesa0 libgles2 libgl1-mesa-dri`) for the llvmpipe fallback.';
+  throw new Error(`No WebGPU adapter found (tried ${order.join(', ')}). ${hint}`);
+}
+
+function ensureRuntimeDir(): string {
+  const dir = join(tmpdir(), `spoofscan-xdg-${process.getuid?.() ?? 0}`);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  return dir;
+}

@@ -1,0 +1,262 @@
+// The engine runtime: owns the device, the buffer pool, the pipeline cache and the open command
+// encoder. Ops record dispatches into one compute pass; the batch is submitted every
+// `maxDispatchesPerSubmit` dispatches and before any readback.
+import { describeAdapter, type AdapterSummary, type OpenedDevice } from './device.ts';
+import { BufferPool, type PoolStats } from './pool.ts';
+
+const UNIFORM_SLOT = 256; // minUniformBufferOffsetAlignment is 256 on every adapter we target
+const UNIFORM_CAPACITY = 64; // dispatches per batch that the uniform arena holds
+export const MAX_UNIFORM_WORDS = UNIFORM_SLOT / 4;
+
+export interface DispatchSpec {
+  /** Op name shown in errors ("matmul", "add", ...). */
+  op: string;
+  /** Pipeline cache key: kernel name plus shape class; sizes travel in uniforms. */
+  key: string;
+  /** WGSL source, only built on a cache miss. */
+  source: () => string;
+  /** Storage buffers in binding order (0..n-1); the uniform block, if any, is binding n. */
+  buffers: GPUBuffer[];
+  uniforms?: Uint32Array;
+  workgroups: [number, number, number];
+}
+
+export interface EngineStats {
+  dispatches: number;
+  submits: number;
+  pipelinesCompiled: number;
+  compileMs: number;
+  readbacks: number;
+}
+
+export class GpuError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'GpuError';
+  }
+}
+
+export class Engine {
+  readonly device: GPUDevice;
+  readonly adapter: AdapterSummary;
+  readonly pool: BufferPool;
+  maxDispatchesPerSubmit = 32;
+  /** With debug on, every dispatch is submitted alone so an error names exactly one op. */
+  debug = false;
+  readonly stats: EngineStats = { dispatches: 0, submits: 0, pipelinesCompiled: 0, compileMs: 0, readbacks: 0 };
+
+  private readonly pipelines = new Map<string, GPUComputePipeline>();
+  private encoder: GPUCommandEncoder | null = null;
+  private pass: GPUComputePassEncoder | null = null;
+  private batchOps: string[] = [];
+  private readonly uniformArena: GPUBuffer;
+  private readonly uniformData: Uint32Array<ArrayBuffer>;
+  private uniformUsed = 0;
+  private pendingErrors: Promise<string | null>[] = [];
+  private lostReason: string | null = null;
+  private readonly stagingFree: GPUBuffer[] = [];
+
+  constructor(opened: OpenedDevice) {
+    this.device = opened.device;
+    this.adapter = opened.adapter;
+    this.pool = new BufferPool(this.device, this.device.limits.maxBufferSize);
+    this.uniformArena = this.device.createBuffer({
+      size: UNIFORM_SLOT * UNIFORM_CAPACITY,
+      usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+      label: 'uniform arena',
+    });
+    this.uniformData = new Uint32Array(this.uniformArena.size / 4);
+    void this.device.lost.then((info) => {
+      this.lostReason = `${info.reason}: ${info.message}`;
+    });
+  }
+
+  get limits(): GPUSupportedLimits {
+    return this.device.limits;
+  }
+
+  describe(): string {
+    return describeAdapter(this.adapter);
+  }
+
+  hasF16(): boolean {
+    return this.device.features.has('shader-f16');
+  }
+
+  private checkAlive(op: string): void {
+    if (this.lostReason !== null) throw new GpuError(`${op}: the WebGPU device was lost (${this.lostReason})`);
+  }
+
+  private getPipeline(spec: DispatchSpec): GPUComputePipeline {
+    let p = this.pipelines.get(spec.key);
+    if (p) return p;
+    const t0 = performance.now();
+    const code = spec.source();
+    this.device.pushErrorScope('validation');
+    const module = this.device.createShaderModule({ code, label: spec.key });
+    p = this.device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' }, label: spec.key });
+    this.watch(`${spec.op} (compiling kernel ${spec.key})`);
+    this.stats.pipelinesCompiled++;
+    this.stats.compileMs += performance.now() - t0;
+    this.pipelines.set(spec.key, p);
+    return p;
+  }
+
+  /** Pops the innermost error scope; a validation error surfaces (with `what`) at the next sync point. */
+  private watch(what: string): void {
+    this.pendingErrors.push(
+      this.device.popErrorScope().then((e) => (e ? `WebGPU error in ${what}: ${e.message}` : null)),
+    );
+  }
+
+  dispatch(spec: DispatchSpec): void {
+    this.checkAlive(spec.op);
+    const [x, y, z] = spec.workgroups;
+    const maxDim = this.device.limits.maxComputeWorkgroupsPerDimension;
+    if (x > maxDim || y > maxDim || z > maxDim) {
+      throw new GpuError(`${spec.op}: dispatch ${x}×${y}×${z} exceeds maxComputeWorkgroupsPerDimension ${maxDim}`);
+    }
+    if (x === 0 || y === 0 || z === 0) return;
+    const pipeline = this.getPipeline(spec);
+    if (!this.pass || this.uniformUsed >= Math.min(this.maxDispatchesPerSubmit, UNIFORM_CAPACITY)) {
+      if (this.pass) this.flush();
+      this.openBatch();
+    }
+    const entries: GPUBindGroupEntry[] = spec.buffers.map((buffer, binding) => ({ binding, resource: { buffer } }));
+    if (spec.uniforms) {
+      if (spec.uniforms.length > MAX_UNIFORM_WORDS) throw new GpuError(`${spec.op}: uniform block over ${UNIFORM_SLOT} bytes`);
+      const offset = this.uniformUsed * UNIFORM_SLOT;
+      this.uniformData.set(spec.uniforms, offset / 4);
+      entries.push({ binding: spec.buffers.length, resource: { buffer: this.uniformArena, offset, size: UNIFORM_SLOT } });
+    }
+    this.uniformUsed++;
+    this.device.pushErrorScope('validation');
+    const bindGroup = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries, label: spec.op });
+    this.watch(`op '${spec.op}' (binding its buffers)`);
+    const pass = this.pass!;
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, bindGroup);
+    pass.dispatchWorkgroups(x, y, z);
+    this.batchOps.push(spec.op);
+    this.stats.dispatches++;
+    if (this.debug) this.flush();
+  }
+
+  private openBatch(): void {
+    this.device.pushErrorScope('out-of-memory');
+    this.device.pushErrorScope('validation');
+    this.encoder = this.device.createCommandEncoder();
+    this.pass = this.encoder.beginComputePass();
+    this.batchOps = [];
+    this.uniformUsed = 0;
+  }
+
+  /** Records a buffer copy outside the compute pass (ends the pass; a new one opens on the next dispatch). */
+  copy(op: string, src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, bytes: number): void {
+    this.checkAlive(op);
+    if (!this.pass) this.openBatch();
+    this.pass!.end();
+    this.encoder!.copyBufferToBuffer(src, srcOffset, dst, dstOffset, bytes);
+    this.pass = this.encoder!.beginComputePass();
+    this.batchOps.push(op);
+  }
+
+  /** Ends the open pass and submits the batch. Released buffers become reusable after this. */
+  flush(): void {
+    if (!this.pass || !this.encoder) return;
+    this.pass.end();
+    const cmd = this.encoder.finish();
+    if (this.uniformUsed > 0) this.device.queue.writeBuffer(this.uniformArena, 0, this.uniformData, 0, this.uniformUsed * (UNIFORM_SLOT / 4));
+    this.device.queue.submit([cmd]);
+    this.stats.submits++;
+    const ops = summariseOps(this.batchOps);
+    this.watch(`a batch of ops [${ops}]`);
+    this.watch(`a batch of ops [${ops}] (out of GPU memory)`);
+    this.pass = null;
+    this.encoder = null;
+    this.pool.onSubmitted();
+  }
+
+  /** Throws the first WebGPU error reported since the last check, naming the op or batch. */
+  async checkErrors(): Promise<void> {
+    const pending = this.pendingErrors;
+    this.pendingErrors = [];
+    const messages = (await Promise.all(pending)).filter((m): m is string => m !== null);
+    if (messages.length) throw new GpuError(messages.join('\n'));
+    this.checkAlive('sync');
+  }
+
+  /** Uploads host data into a buffer (queued before any later submit). */
+  write(buffer: GPUBuffer, offset: number, data: ArrayBufferView): void {
+    this.device.queue.writeBuffer(buffer, offset, data.buffer as ArrayBuffer, data.byteOffset, data.byteLength);
+  }
+
+  /** Reads `bytes` from `buffer` at `offset`: flushes, copies to a staging buffer, maps it. */
+  async read(op: string, buffer: GPUBuffer, offset: number, bytes: number): Promise<ArrayBuffer> {
+    this.checkAlive(op);
+    const padded = Math.ceil(bytes / 4) * 4;
+    const staging = this.takeStaging(padded);
+    if (!this.pass) this.openBatch();
+    this.pass!.end();
+    this.encoder!.copyBufferToBuffer(buffer, offset, staging, 0, padded);
+    this.pass = this.encoder!.beginComputePass();
+    this.batchOps.push(op);
+    this.flush();
+    this.stats.readbacks++;
+    try {
+      await staging.mapAsync(GPUMapMode.READ, 0, padded);
+    } catch (e) {
+      await this.checkErrors();
+      throw new GpuError(`${op}: reading back ${bytes} bytes failed: ${(e as Error).message}`);
+    }
+    const out = staging.getMappedRange(0, padded).slice(0, bytes);
+    staging.unmap();
+    this.stagingFree.push(staging);
+    await this.checkErrors();
+    return out;
+  }
+
+  private takeStaging(bytes: number): GPUBuffer {
+    const i = this.stagingFree.findIndex((b) => b.size >= bytes && b.size <= bytes * 4);
+    if (i >= 0) return this.stagingFree.splice(i, 1)[0];
+    if (this.stagingFree.length > 8) this.stagingFree.shift()!.destroy();
+    return this.device.createBuffer({ size: Math.max(256, bytes), usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, label: 'readback' });
+  }
+
+  /** Waits for all submitted work (for benchmarks). */
+  async sync(): Promise<void> {
+    this.flush();
+    await this.device.queue.onSubmittedWorkDone();
+    await this.checkErrors();
+  }
+
+  memory(): PoolStats {
+    return this.pool.snapshot();
+  }
+
+  destroy(): void {
+    this.flush();
+    this.pool.trim();
+    this.device.destroy();
+  }
+}
+
+function summariseOps(ops: string[]): string {
+  const shown = ops.slice(0, 12).join(', ');
+  return ops.length > 12 ? `${shown}, … ${ops.length - 12} more` : shown;
+}
+
+let current: Engine | null = null;
+
+export function setEngine(e: Engine | null): void {
+  current = e;
+}
+
+export function getEngine(): Engine {
+  if (!current) throw new Error('spoofscan engine not initialised: call `await initEngine()` (Node) or `await initBrowserEngine()` first');
+  return current;
+}
+
+export function hasEngine(): boolean {
+  return current !== null;
+}

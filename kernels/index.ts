@@ -1,0 +1,12 @@
+// The op surface of the engine. Importing this module also registers gradient accumulation.
+import { setGradAccumulator } from '../engine/autograd.ts';
+import { add } from './elementwise.ts';
+
+setGradAccumulator((a, b) => add(a, b));
+
+export * from './elementwise.ts';
+export * from './reduce.ts';
+export * from './layout.ts';
+export * from './softmax.ts';
+export { matmul, matmulRaw, defaultVariant, type MatmulOptions } from './matmul.ts';
+export type { MatmulVariant } from './matmul-kernels.ts';

@@ -1,0 +1,99 @@
+// Batched matmul C[..., M, N] = op(A)[..., M, K] · op(B)[..., K, N], op = optional transpose,
+// with broadcasting batch dims. Transposes are read through strides, never copied.
+// Kernel variants (chosen per adapter; see kernels/matmul-kernels.ts): 'naive' (reference),
+// 'blocked' (registers only: CPU adapters) and 'tiled' (workgroup memory: real GPUs).
+import { record } from '../engine/autograd.ts';
+import { getEngine } from '../engine/runtime.ts';
+import { broadcastShapes, broadcastStrides, formatShape, sizeOf } from '../engine/shape.ts';
+import { allocate, type Tensor } from '../engine/tensor.ts';
+import { checkRank, collapseDims, requireDType } from './util.ts';
+import { sumTo } from './reduce.ts';
+import { dispatchMatmul, type MatmulGeometry, type MatmulVariant } from './matmul-kernels.ts';
+
+export interface MatmulOptions {
+  transA?: boolean;
+  transB?: boolean;
+  /** Force a kernel variant (benchmarks and tests); default picks by adapter. */
+  variant?: MatmulVariant;
+}
+
+export function defaultVariant(): MatmulVariant {
+  const forced = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.SPOOFSCAN_MATMUL;
+  if (forced === 'naive' || forced === 'blocked' || forced === 'tiled') return forced;
+  return getEngine().adapter.isCpu ? 'blocked' : 'tiled';
+}
+
+function geometry(a: Tensor, b: Tensor, transA: boolean, transB: boolean): MatmulGeometry & { outShape: number[] } {
+  const op = 'matmul';
+  if (a.rank < 2 || b.rank < 2) throw new Error(`matmul: both inputs need at least 2 dims, got ${formatShape(a.shape)} and ${formatShape(b.shape)}`);
+  const [ar, ac] = a.shape.slice(-2);
+  const [br, bc] = b.shape.slice(-2);
+  const M = transA ? ac : ar;
+  const K = transA ? ar : ac;
+  const Kb = transB ? bc : br;
+  const N = transB ? br : bc;
+  if (K !== Kb) {
+    throw new Error(
+      `matmul: inner dimensions differ: ${formatShape(a.shape)}${transA ? 'ᵀ' : ''} · ${formatShape(b.shape)}${transB ? 'ᵀ' : ''} (K = ${K} vs ${Kb})`,
+    );
+  }
+  const batch = broadcastShapes(op, a.shape.slice(0, -2), b.shape.slice(0, -2));
+  const aBatch = broadcastStrides(a.shape.slice(0, -2), batch).map((s) => s * ar * ac);
+  const bBatch = broadcastStrides(b.shape.slice(0, -2), batch).map((s) => s * br * bc);
+  const c = collapseDims(batch, [aBatch, bBatch]);
+  return {
+    M,
+    N,
+    K,
+    batch: sizeOf(batch),
+    batchShape: c.shape,
+    aBatchStrides: c.strides[0],
+    bBatchStrides: c.strides[1],
+    // element strides along m and k of A, and along k and n of B
+    sam: transA ? 1 : ac,
+    sak: transA ? ac : 1,
+    sbk: transB ? 1 : bc,
+    sbn: transB ? bc : 1,
+    outShape: [...batch, M, N],
+  };
+}
+
+/** Forward only, no autograd record (used by backward and by benchmarks). */
+export function matmulRaw(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
+  requireDType('matmul', a, ['f32'], 'first input');
+  requireDType('matmul', b, ['f32'], 'second input');
+  checkRank('matmul', a);
+  checkRank('matmul', b);
+  const g = geometry(a, b, Boolean(opts.transA), Boolean(opts.transB));
+  const c = allocate(g.outShape, 'f32', 'matmul');
+  if (c.size > 0) dispatchMatmul(opts.variant ?? defaultVariant(), a, b, c, g);
+  return c;
+}
+
+export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
+  const transA = Boolean(opts.transA);
+  const transB = Boolean(opts.transB);
+  const c = matmulRaw(a, b, opts);
+  return record(
+    'matmul',
+    [a, b],
+    c,
+    (g, [sa, sb]) => {
+      // C = A·B: dA = G·Bᵀ, dB = Aᵀ·G, with the transposes folded into the flags.
+      let da: Tensor | null = null;
+      let db: Tensor | null = null;
+      if (a.requiresGrad) {
+        const full = transA ? matmulRaw(sb, g, { transA: transB, transB: true }) : matmulRaw(g, sb, { transB: !transB });
+        da = sumTo(full, a.shape);
+        full.dispose();
+      }
+      if (b.requiresGrad) {
+        const full = transB ? matmulRaw(g, sa, { transA: true, transB: transA }) : matmulRaw(sa, g, { transA: !transA });
+        db = sumTo(full, b.shape);
+        full.dispose();
+      }
+      return [da, db];
+    },
+    [a, b],
+  );
+}
