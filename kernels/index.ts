@@ -8,5 +8,6 @@ export * from './elementwise.ts';
 export * from './reduce.ts';
 export * from './layout.ts';
 export * from './softmax.ts';
+export { assign } from './assign.ts';
 export { matmul, matmulRaw, defaultVariant, type MatmulOptions } from './matmul.ts';
 export type { MatmulVariant } from './matmul-kernels.ts';
