@@ -31,7 +31,7 @@ export function findSwiftShaderIcd(): string | null {
  */
 function installPollingFix(): void {
   const g = globalThis as unknown as { setImmediate: typeof setImmediate; __spoofscanPoll?: boolean };
-  if (g.__spoofscanPoll) return;
+  if (g.__spoofscanPoll || process.env.SPOOFSCAN_DAWN_POLLING === 'native') return;
   g.__spoofscanPoll = true;
   const original = g.setImmediate;
   const natives = new WeakMap<Function, boolean>();

@@ -1,7 +1,7 @@
 // Scopes free intermediates: every tensor created inside tidy(fn) is disposed when fn returns,
 // except the tensors it returns (found in arrays and plain objects). Tensors saved by autograd
 // hold their own storage references, so disposing them here is always safe.
-import type { Tensor } from './tensor.ts';
+import { Tensor } from './tensor.ts';
 
 interface Scope {
   created: Set<Tensor>;
@@ -43,7 +43,7 @@ export function onScopeExit(hook: ScopeExitHook): void {
   exitHook = hook;
 }
 
-export function tidy<T>(fn: () => T, isTensor: (x: unknown) => x is Tensor): T {
+export function tidy<T>(fn: () => T, isTensor: (x: unknown) => x is Tensor = (x): x is Tensor => x instanceof Tensor): T {
   const scope: Scope = { created: new Set(), pinned: new Set() };
   stack.push(scope);
   let result: T;

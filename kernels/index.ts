@@ -11,3 +11,6 @@ export * from './softmax.ts';
 export { assign } from './assign.ts';
 export { matmul, matmulRaw, defaultVariant, type MatmulOptions } from './matmul.ts';
 export type { MatmulVariant } from './matmul-kernels.ts';
+export * from './norm.ts';
+export * from './loss.ts';
+export * from './pooling.ts';

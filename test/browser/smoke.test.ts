@@ -1,0 +1,105 @@
+// Browser smoke test: bundles the engine with esbuild, serves the smoke page on 127.0.0.1, runs
+// web/smoke-suite.ts in headless Chromium (WebGPU on SwiftShader where there is no GPU) and checks
+// the results against the same suite run here in Node through Dawn.
+import { copyFile, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser } from 'playwright-core';
+import { buildWeb, type WebBuild } from '../../web/build.mjs';
+import { startStaticServer, type StaticServer } from '../../web/static-server.mjs';
+import { compareSmokeResults, runSmokeSuite, type SmokeResults } from '../../web/smoke-suite.ts';
+import type { SmokeOutcome } from '../../web/smoke.ts';
+import { describeAdapter, initEngine, type AdapterSummary } from '../../engine/node.ts';
+import { launchChromium, recordPageProblems, requireChromium } from './chromium.ts';
+
+const WEB_DIR = new URL('../../web/', import.meta.url).pathname;
+const PAGE_TIMEOUT_MS = 90_000;
+
+let workDir = '';
+let bundle: WebBuild;
+let server: StaticServer | null = null;
+let browser: Browser | null = null;
+let page: { outcome: SmokeOutcome; problems: string[]; ms: number };
+
+beforeAll(async () => {
+  requireChromium();
+  const t0 = performance.now();
+  // A private copy of the page keeps parallel runs from overwriting each other's web/dist/.
+  workDir = await mkdtemp(join(tmpdir(), 'spoofscan-web-'));
+  await copyFile(join(WEB_DIR, 'index.html'), join(workDir, 'index.html'));
+  bundle = await buildWeb({ outdir: join(workDir, 'dist') });
+  server = await startStaticServer(workDir, { host: '127.0.0.1', port: 0 });
+  browser = await launchChromium();
+  const tab = await browser.newPage();
+  const problems = recordPageProblems(tab);
+  await tab.goto(server.url);
+  await tab.waitForFunction(() => window.spoofscanSmoke && window.spoofscanSmoke.status !== 'running', undefined, {
+    timeout: PAGE_TIMEOUT_MS,
+  });
+  const outcome = await tab.evaluate(() => window.spoofscanSmoke);
+  page = { outcome, problems, ms: Math.round(performance.now() - t0) };
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+  if (workDir) await rm(workDir, { recursive: true, force: true });
+});
+
+function pageResult(): { adapter: AdapterSummary; results: SmokeResults; ms: number } {
+  const o = page.outcome;
+  if (o.status !== 'done') {
+    const why = o.status === 'error' ? o.error : 'still running';
+    throw new Error(`the smoke page failed: ${why}\npage problems:\n  ${page.problems.join('\n  ') || '(none)'}`);
+  }
+  return o;
+}
+
+describe('browser bundle', () => {
+  it('bundles the shared engine and kernels, and nothing Node-only', () => {
+    expect(bundle.files.map((f) => f.path.slice(bundle.outdir.length + 1)).sort()).toEqual(['smoke.js', 'spoofscan.js']);
+    expect(bundle.inputs).toContain('engine/index.ts');
+    expect(bundle.inputs).toContain('kernels/index.ts');
+    const nodeOnly = bundle.inputs.filter((p) => /\.node\.ts$|^engine\/node\.ts$|node_modules\/webgpu\//.test(p));
+    expect(nodeOnly).toEqual([]);
+  });
+});
+
+describe('engine in headless Chromium', () => {
+  it('runs on a WebGPU adapter reached through navigator.gpu', () => {
+    const { adapter, ms } = pageResult();
+    console.log(`browser: ${describeAdapter(adapter)}; page ready in ${page.ms} ms (suite ${ms} ms)`);
+    expect(adapter.kind).toBe('browser');
+    expect(adapter.vendor).not.toBe('');
+    expect(adapter.features).toEqual([...adapter.features].sort());
+    expect(adapter.limits.maxStorageBufferBindingSize).toBeGreaterThan(0);
+  });
+
+  it('gives the same outputs as Node on the same adapter family', async () => {
+    const browserSide = pageResult();
+    // Chromium without a GPU uses SwiftShader: pin Node to it too so both run the same kernels.
+    const choice = browserSide.adapter.architecture === 'swiftshader' ? 'swiftshader' : 'auto';
+    const engine = await initEngine(choice, { quiet: true });
+    try {
+      console.log(`node:    ${engine.describe()}`);
+      expect(engine.adapter.vendor).toBe(browserSide.adapter.vendor);
+      expect(engine.adapter.architecture).toBe(browserSide.adapter.architecture);
+      expect(engine.adapter.isCpu).toBe(browserSide.adapter.isCpu);
+      const t0 = performance.now();
+      const nodeSide = await runSmokeSuite();
+      const { mismatches, maxAbsDiff, toleranceUsed } = compareSmokeResults(nodeSide, browserSide.results, 1e-5, 1e-6);
+      const names = Object.keys(nodeSide);
+      console.log(`${names.length} cases; Node suite ${Math.round(performance.now() - t0)} ms; largest |difference| ${maxAbsDiff.toExponential(2)} (${(100 * toleranceUsed).toFixed(1)}% of the 1e-5 relative tolerance)`);
+      expect(mismatches).toEqual([]);
+      // The suite must really cover the op families the browser is meant to prove.
+      for (const group of ['add.broadcast', 'sum.axis1', 'softmax', 'matmul.transAB', 'permute', 'grad.w1']) expect(names).toContain(group);
+      // A backward pass that produced all-zero gradients would compare equal and prove nothing.
+      for (const g of ['grad.x', 'grad.w1', 'grad.b1', 'grad.w2']) {
+        expect(nodeSide[g].values.some((v) => Math.abs(v) > 1e-4), `${g} is all zeros`).toBe(true);
+      }
+    } finally {
+      engine.destroy();
+    }
+  });
+});
