@@ -14,3 +14,4 @@ export type { MatmulVariant } from './matmul-kernels.ts';
 export * from './norm.ts';
 export * from './loss.ts';
 export * from './pooling.ts';
+export * from './dropout.ts';
