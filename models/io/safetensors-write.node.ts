@@ -1,0 +1,60 @@
+// Node-only: streams a safetensors file to disk one tensor at a time, atomically: everything goes to a
+// temporary file in the target directory, which is flushed and renamed over the target only when complete.
+// A failed or interrupted write leaves any existing target untouched.
+import { open, rename, unlink } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import type { DType, TensorData } from './dtypes.ts';
+import { dataBytes, planSafetensors } from './safetensors.ts';
+
+export interface WritableTensor {
+  name: string;
+  dtype: DType;
+  shape: number[];
+  /** The data, or a function producing it when its turn comes (so only one tensor is in memory at a time). */
+  data: TensorData | (() => Promise<TensorData>);
+}
+
+export interface WriteOptions {
+  onProgress?(bytesDone: number, bytesTotal: number, tensor: string): void;
+}
+
+export async function writeSafetensorsFile(
+  path: string,
+  tensors: readonly WritableTensor[],
+  metadata?: Record<string, string> | null,
+  opts: WriteOptions = {},
+): Promise<{ bytes: number }> {
+  const plan = planSafetensors(tensors, metadata);
+  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now().toString(36)}.tmp`);
+  const fh = await open(tmp, 'wx');
+  let ok = false;
+  try {
+    await writeAll(fh, plan.header, 0);
+    for (const { index, begin, end } of plan.layout) {
+      const t = tensors[index];
+      const data = typeof t.data === 'function' ? await t.data() : t.data;
+      await writeAll(fh, dataBytes({ name: t.name, dtype: t.dtype, data }, end - begin), begin);
+      opts.onProgress?.(end, plan.totalSize, t.name);
+    }
+    await fh.sync();
+    ok = true;
+  } finally {
+    await fh.close();
+    if (!ok) await unlink(tmp).catch(() => undefined);
+  }
+  try {
+    await rename(tmp, path);
+  } catch (e) {
+    await unlink(tmp).catch(() => undefined);
+    throw e;
+  }
+  return { bytes: plan.totalSize };
+}
+
+async function writeAll(fh: import('node:fs/promises').FileHandle, bytes: Uint8Array, position: number): Promise<void> {
+  let done = 0;
+  while (done < bytes.length) {
+    const { bytesWritten } = await fh.write(bytes, done, Math.min(bytes.length - done, 1 << 30), position + done);
+    done += bytesWritten;
+  }
+}
