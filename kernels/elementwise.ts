@@ -62,7 +62,9 @@ const POW_WGSL = `
 fn pow_(x: f32, p: f32) -> f32 {
   if (p == 0.0) { return 1.0; }
   if (x >= 0.0) { return pow(x, p); }
-  if (fract(p) != 0.0) { return bitcast<f32>(0x7fc00000u); }
+  // A NaN constant is a shader-creation error in WGSL; a var keeps the bitcast out of const-eval.
+  var nan_bits = 0x7fc00000u;
+  if (fract(p) != 0.0) { return bitcast<f32>(nan_bits); }
   let m = pow(-x, p);
   return select(m, -m, fract(p * 0.5) != 0.0);
 }`;
@@ -175,7 +177,7 @@ function broadcastKernel(op: string, expr: string, operands: readonly Tensor[], 
     const fields: UField[] = [['n', 'u32']];
     launch({
       op,
-      key: `ew:${op}:${operands.length}:flat`,
+      key: `ew:${op}:${expr}:${operands.length}:flat`, // expr too: one op name may carry several expressions (pow.backward)
       source: () => `${bindings(vars.map((v) => `${v}_`), ['out_'], 'f32', true, fields)}${helpers}
 ${main1d(`  if (idx >= u.n) { return; }
 ${vars.map((v) => `  let ${v} = ${v}_[idx];`).join('\n')}
@@ -195,7 +197,7 @@ ${vars.map((v) => `  let ${v} = ${v}_[idx];`).join('\n')}
   strides.forEach((s, k) => (values[`st${k}`] = s));
   launch({
     op,
-    key: `ew:${op}:${operands.length}:r${r}`,
+    key: `ew:${op}:${expr}:${operands.length}:r${r}`,
     source: () => `${bindings(vars.map((v) => `${v}_`), ['out_'], 'f32', true, fields)}${helpers}
 ${main1d(`  if (idx >= u.n) { return; }
 ${stridedOffsets(r, 'shape', names)}

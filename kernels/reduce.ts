@@ -90,10 +90,10 @@ var<workgroup> part: array<f32, ${WG_RED}>;
 @compute @workgroup_size(${WG_RED})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32, @builtin(num_workgroups) nwg: vec3<u32>) {
   let idx = wid.x + wid.y * nwg.x;
-  let active = idx < u.nOut;
+  let in_range = idx < u.nOut; // ('active' is a reserved word in WGSL)
 ${stridedOffsets(rk, 'kshape', ['ks'])}
   var acc: f32 = ${INIT[op]};
-  if (active) {
+  if (in_range) {
     for (var r = lid; r < u.nRed; r = r + ${WG_RED}u) {
 ${stridedOffsets(rr, 'rshape', ['rs'], 'r')}
       acc = ${COMBINE[op]('acc', 'x_[off_ks + off_rs]')};
@@ -105,7 +105,7 @@ ${stridedOffsets(rr, 'rshape', ['rs'], 'r')}
     if (lid < s) { part[lid] = ${COMBINE[op]('part[lid]', 'part[lid + s]')}; }
     workgroupBarrier();
   }
-  if (lid == 0u && active) { let acc = part[0]; y_[idx] = ${fin}; }
+  if (lid == 0u && in_range) { let acc = part[0]; y_[idx] = ${fin}; }
 }`,
     inputs: [x],
     outputs: [y],
@@ -123,6 +123,14 @@ function foldGroups(groups: number): [number, number, number] {
   return [Math.ceil(groups / y), y, 1];
 }
 
+/** expand(g viewed as `keepShape`) to `shape`; the view is freed (outside tidy() it would pin g's buffer). */
+function expandView(g: Tensor, keepShape: readonly number[], shape: readonly number[]): Tensor {
+  const v = g.view(keepShape);
+  const e = expand(v, shape);
+  v.dispose();
+  return e;
+}
+
 export interface ReduceOptions {
   keepDims?: boolean;
 }
@@ -138,7 +146,7 @@ export function sum(x: Tensor, axes?: number | readonly number[], opts: ReduceOp
   const ax = prepare('sum', x, axes);
   const p = plan('sum', x, ax, Boolean(opts.keepDims));
   const y = reduceKernel('sum', 'sum', x, p, 1);
-  return record('sum', [x], y, (g) => [expand(g.view(p.keepShape), x.shape)]);
+  return record('sum', [x], y, (g) => [expandView(g, p.keepShape, x.shape)]);
 }
 
 export function mean(x: Tensor, axes?: number | readonly number[], opts: ReduceOptions = {}): Tensor {
@@ -146,7 +154,7 @@ export function mean(x: Tensor, axes?: number | readonly number[], opts: ReduceO
   const p = plan('mean', x, ax, Boolean(opts.keepDims));
   const y = reduceKernel('sum', 'mean', x, p, 1 / p.nRed);
   return record('mean', [x], y, (g) => {
-    const e = expand(g.view(p.keepShape), x.shape);
+    const e = expandView(g, p.keepShape, x.shape);
     const r = affine(e, 1 / p.nRed);
     e.dispose();
     return [r];
@@ -166,9 +174,10 @@ function extremum(op: 'max' | 'min', x: Tensor, axes: number | readonly number[]
       const yk = sy.view(p.keepShape);
       const mask = eq(sx, yk);
       const count = reduceKernel('sum', `${op}.backward`, mask, plan(op, mask, ax, true), 1);
-      const share = div(g.view(p.keepShape), count);
+      const gk = g.view(p.keepShape);
+      const share = div(gk, count);
       const gx = mul(mask, share);
-      for (const t of [yk, mask, count, share]) t.dispose();
+      for (const t of [yk, gk, mask, count, share]) t.dispose();
       return [gx];
     },
     [x, y],

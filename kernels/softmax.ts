@@ -37,8 +37,9 @@ const FORWARD: Record<'softmax' | 'logSoftmax', string> = {
   for (var i = 0u; i < u.len; i = i + 1u) { m = max(m, in0[base + i]); }
   var s = 0.0;
   for (var i = 0u; i < u.len; i = i + 1u) { s = s + exp(in0[base + i] - m); }
-  let lse = m + log(s);
-  for (var i = 0u; i < u.len; i = i + 1u) { out[base + i] = in0[base + i] - lse; }`,
+  let ls = log(s);
+  // (x − m) − log s, not x − (m + log s): the latter rounds at the magnitude of m (|m| = 1000 loses ~6e-5).
+  for (var i = 0u; i < u.len; i = i + 1u) { out[base + i] = (in0[base + i] - m) - ls; }`,
 };
 
 // in0 = y (the forward output), in1 = g.
