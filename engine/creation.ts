@@ -13,7 +13,7 @@ export function randn(shape: readonly number[], seed: number, std = 1): Tensor {
 export function rand(shape: readonly number[], seed: number, lo = 0, hi = 1): Tensor {
   const rng = new Rng(seed);
   const v = new Float32Array(sizeOf(shape));
-  for (let i = 0; i < v.length; i++) v[i] = lo + (hi - lo) * rng.uniform();
+  for (let i = 0; i < v.length; i++) v[i] = rng.uniform(lo, hi);
   return tensor(v, shape);
 }
 
