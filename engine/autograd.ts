@@ -41,6 +41,18 @@ export function noGrad<T>(fn: () => T): T {
   }
 }
 
+/** Runs fn with recording on, even inside a backward function (activation checkpointing re-records
+ *  a block there to get its gradients). */
+export function enableGrad<T>(fn: () => T): T {
+  const prev = gradEnabled;
+  gradEnabled = true;
+  try {
+    return fn();
+  } finally {
+    gradEnabled = prev;
+  }
+}
+
 /** Marks a leaf tensor as trainable. */
 export function requiresGrad<T extends Tensor>(t: T, on = true): T {
   if (on && t.dtype !== 'f32' && t.dtype !== 'f16') throw new Error(`requiresGrad: tensor ${t.describe()} is not floating point`);

@@ -1,45 +1,60 @@
 // Batched matmul C[..., M, N] = op(A)[..., M, K] · op(B)[..., K, N], op = optional transpose,
 // with broadcasting batch dims. Transposes are read through strides, never copied.
 // Kernel variants (chosen per adapter; see kernels/matmul-kernels.ts): 'naive' (reference),
-// 'blocked' (registers only: CPU adapters) and 'tiled' (workgroup memory: real GPUs).
+// 'blocked' (registers only, vec4 loads when aligned: CPU adapters) and 'tiled' (workgroup
+// memory, vec4: real GPUs). SPOOFSCAN_MATMUL=naive|blocked|tiled overrides the choice.
 import { record } from '../engine/autograd.ts';
 import { getEngine } from '../engine/runtime.ts';
 import { broadcastShapes, broadcastStrides, formatShape, sizeOf } from '../engine/shape.ts';
 import { allocate, type Tensor } from '../engine/tensor.ts';
 import { checkRank, collapseDims, requireDType } from './util.ts';
 import { sumTo } from './reduce.ts';
-import { dispatchMatmul, type MatmulGeometry, type MatmulVariant } from './matmul-kernels.ts';
+import { dispatchMatmul, MATMUL_VARIANTS, type BlockedTile, type MatmulGeometry, type MatmulVariant } from './matmul-kernels.ts';
 
 export interface MatmulOptions {
   transA?: boolean;
   transB?: boolean;
   /** Force a kernel variant (benchmarks and tests); default picks by adapter. */
   variant?: MatmulVariant;
+  /** Register tile of the 'blocked' variant (tuning and benchmarks); default per adapter. */
+  blockedTile?: BlockedTile;
 }
 
+/** The variant for the current adapter: registers-only on CPU emulators, workgroup tiles on GPUs. */
 export function defaultVariant(): MatmulVariant {
   const forced = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.SPOOFSCAN_MATMUL;
-  if (forced === 'naive' || forced === 'blocked' || forced === 'tiled') return forced;
+  if (forced) {
+    if ((MATMUL_VARIANTS as readonly string[]).includes(forced)) return forced as MatmulVariant;
+    throw new Error(`SPOOFSCAN_MATMUL='${forced}' is not one of ${MATMUL_VARIANTS.join(', ')}`);
+  }
   return getEngine().adapter.isCpu ? 'blocked' : 'tiled';
 }
 
-function geometry(a: Tensor, b: Tensor, transA: boolean, transB: boolean): MatmulGeometry & { outShape: number[] } {
+/** Sizes and strides of op(A)·op(B) for inputs of these shapes (throws on mismatched dims). */
+export function matmulGeometry(
+  aShape: readonly number[],
+  bShape: readonly number[],
+  transA = false,
+  transB = false,
+): MatmulGeometry & { outShape: number[] } {
   const op = 'matmul';
-  if (a.rank < 2 || b.rank < 2) throw new Error(`matmul: both inputs need at least 2 dims, got ${formatShape(a.shape)} and ${formatShape(b.shape)}`);
-  const [ar, ac] = a.shape.slice(-2);
-  const [br, bc] = b.shape.slice(-2);
+  if (aShape.length < 2 || bShape.length < 2) {
+    throw new Error(`matmul: both inputs need at least 2 dims, got ${formatShape(aShape)} and ${formatShape(bShape)}`);
+  }
+  const [ar, ac] = aShape.slice(-2);
+  const [br, bc] = bShape.slice(-2);
   const M = transA ? ac : ar;
   const K = transA ? ar : ac;
   const Kb = transB ? bc : br;
   const N = transB ? br : bc;
   if (K !== Kb) {
     throw new Error(
-      `matmul: inner dimensions differ: ${formatShape(a.shape)}${transA ? 'ᵀ' : ''} · ${formatShape(b.shape)}${transB ? 'ᵀ' : ''} (K = ${K} vs ${Kb})`,
+      `matmul: inner dimensions differ: ${formatShape(aShape)}${transA ? 'ᵀ' : ''} · ${formatShape(bShape)}${transB ? 'ᵀ' : ''} (K = ${K} vs ${Kb})`,
     );
   }
-  const batch = broadcastShapes(op, a.shape.slice(0, -2), b.shape.slice(0, -2));
-  const aBatch = broadcastStrides(a.shape.slice(0, -2), batch).map((s) => s * ar * ac);
-  const bBatch = broadcastStrides(b.shape.slice(0, -2), batch).map((s) => s * br * bc);
+  const batch = broadcastShapes(op, aShape.slice(0, -2), bShape.slice(0, -2));
+  const aBatch = broadcastStrides(aShape.slice(0, -2), batch).map((s) => s * ar * ac);
+  const bBatch = broadcastStrides(bShape.slice(0, -2), batch).map((s) => s * br * bc);
   const c = collapseDims(batch, [aBatch, bBatch]);
   return {
     M,
@@ -64,9 +79,9 @@ export function matmulRaw(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tenso
   requireDType('matmul', b, ['f32'], 'second input');
   checkRank('matmul', a);
   checkRank('matmul', b);
-  const g = geometry(a, b, Boolean(opts.transA), Boolean(opts.transB));
+  const g = matmulGeometry(a.shape, b.shape, Boolean(opts.transA), Boolean(opts.transB));
   const c = allocate(g.outShape, 'f32', 'matmul');
-  if (c.size > 0) dispatchMatmul(opts.variant ?? defaultVariant(), a, b, c, g);
+  if (c.size > 0) dispatchMatmul(opts.variant ?? defaultVariant(), a, b, c, g, opts.blockedTile);
   return c;
 }
 
@@ -74,6 +89,8 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
   const transA = Boolean(opts.transA);
   const transB = Boolean(opts.transB);
   const c = matmulRaw(a, b, opts);
+  // The backward products use the same kernel choice as the forward.
+  const kernel = { variant: opts.variant, blockedTile: opts.blockedTile };
   return record(
     'matmul',
     [a, b],
@@ -83,12 +100,12 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
       let da: Tensor | null = null;
       let db: Tensor | null = null;
       if (a.requiresGrad) {
-        const full = transA ? matmulRaw(sb, g, { transA: transB, transB: true }) : matmulRaw(g, sb, { transB: !transB });
+        const full = transA ? matmulRaw(sb, g, { ...kernel, transA: transB, transB: true }) : matmulRaw(g, sb, { ...kernel, transB: !transB });
         da = sumTo(full, a.shape);
         full.dispose();
       }
       if (b.requiresGrad) {
-        const full = transB ? matmulRaw(g, sa, { transA: true, transB: transA }) : matmulRaw(sa, g, { transA: !transA });
+        const full = transB ? matmulRaw(g, sa, { ...kernel, transA: true, transB: transA }) : matmulRaw(sa, g, { ...kernel, transA: !transA });
         db = sumTo(full, b.shape);
         full.dispose();
       }

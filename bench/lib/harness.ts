@@ -1,0 +1,179 @@
+// Benchmark harness shared by every bench/<name>.ts module (webgpu-notes §12): candidates are
+// timed side by side in one process, round robin, so machine noise hits them alike; each sample
+// is one or more back-to-back runs closed by a single queue sync; first run (shader compile) and
+// warm-ups are kept apart from the timed samples; results carry the adapter and environment.
+import { cpus, loadavg, platform, release } from 'node:os';
+import { createRequire } from 'node:module';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import type { Engine } from '../../engine/index.ts';
+
+export interface TimingOptions {
+  /** Warm-up runs after the first (compiling) run; stopped early once they take budgetMs / 2. */
+  warmups: number;
+  /** Timed samples per candidate, at least. */
+  minRuns: number;
+  /** Timed samples per candidate, at most. */
+  maxRuns: number;
+  /** Once a candidate has minRuns samples, it stops after this much timed time. */
+  budgetMs: number;
+  /** A sample shorter than this repeats the run back to back (up to 64×) before the sync. */
+  minSampleMs: number;
+}
+
+export const DEFAULT_TIMING: TimingOptions = { warmups: 3, minRuns: 3, maxRuns: 30, budgetMs: 2000, minSampleMs: 20 };
+export const QUICK_TIMING: TimingOptions = { warmups: 1, minRuns: 1, maxRuns: 5, budgetMs: 300, minSampleMs: 10 };
+
+export interface Stats {
+  runs: number;
+  /** Runs per sample (back to back before one sync). */
+  repsPerSample: number;
+  medianMs: number;
+  p90Ms: number;
+  minMs: number;
+  meanMs: number;
+}
+
+/** Quantile q of ascending `sorted` by linear interpolation. */
+export function quantile(sorted: readonly number[], q: number): number {
+  if (sorted.length === 0) return NaN;
+  const pos = (sorted.length - 1) * q;
+  const lo = Math.floor(pos);
+  const hi = Math.ceil(pos);
+  return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
+}
+
+export function summarise(samples: readonly number[], reps: number): Stats {
+  const s = [...samples].sort((a, b) => a - b);
+  return {
+    runs: s.length,
+    repsPerSample: reps,
+    medianMs: quantile(s, 0.5),
+    p90Ms: quantile(s, 0.9),
+    minMs: s[0] ?? NaN,
+    meanMs: s.reduce((a, b) => a + b, 0) / (s.length || 1),
+  };
+}
+
+export interface Candidate {
+  name: string;
+  /** Records one run (no waiting); the harness syncs. */
+  run: () => void;
+}
+
+export interface CandidateTiming {
+  name: string;
+  /** First run including pipeline compilation, ms. */
+  firstRunMs: number;
+  /** Of which pipeline creation (engine.stats.compileMs delta), ms. */
+  compileMs: number;
+  warmups: number;
+  stats: Stats;
+}
+
+/** Times the candidates side by side: first runs, warm-ups, then round-robin timed samples. */
+export async function timeSideBySide(engine: Engine, candidates: readonly Candidate[], o: TimingOptions): Promise<CandidateTiming[]> {
+  const state = candidates.map((c) => ({ c, first: 0, compile: 0, warm: 0, reps: 1, samples: [] as number[], total: 0 }));
+  for (const s of state) {
+    const compile0 = engine.stats.compileMs;
+    const t0 = performance.now();
+    s.c.run();
+    await engine.sync();
+    s.first = performance.now() - t0;
+    s.compile = engine.stats.compileMs - compile0;
+    let warmTotal = 0;
+    let last = s.first;
+    while (s.warm < o.warmups && warmTotal < o.budgetMs / 2) {
+      const w0 = performance.now();
+      s.c.run();
+      await engine.sync();
+      last = performance.now() - w0;
+      warmTotal += last;
+      s.warm++;
+    }
+    s.reps = Math.max(1, Math.min(64, Math.ceil(o.minSampleMs / Math.max(last, 1e-3))));
+  }
+  const done = (s: (typeof state)[number]) => s.samples.length >= o.maxRuns || (s.samples.length >= o.minRuns && s.total >= o.budgetMs);
+  while (!state.every(done)) {
+    for (const s of state) {
+      if (done(s)) continue;
+      const t0 = performance.now();
+      for (let r = 0; r < s.reps; r++) s.c.run();
+      await engine.sync();
+      const dt = performance.now() - t0;
+      s.samples.push(dt / s.reps);
+      s.total += dt;
+    }
+  }
+  return state.map((s) => ({ name: s.c.name, firstRunMs: s.first, compileMs: s.compile, warmups: s.warm, stats: summarise(s.samples, s.reps) }));
+}
+
+export interface EnvironmentInfo {
+  date: string;
+  adapter: Engine['adapter'];
+  adapterDescription: string;
+  webgpuPackage: string;
+  dawnFlags: string | null;
+  node: string;
+  os: string;
+  cpu: string;
+  cpuCount: number;
+  /** 1-minute load average at start and end: a busy machine makes every number smaller. */
+  loadAverage: { start: number; end?: number };
+}
+
+function packageVersion(name: string): string {
+  try {
+    const req = createRequire(import.meta.url);
+    return `${name}@${(req(`${name}/package.json`) as { version: string }).version}`;
+  } catch {
+    return `${name}@unknown`;
+  }
+}
+
+export function environmentInfo(engine: Engine): EnvironmentInfo {
+  const c = cpus();
+  return {
+    date: new Date().toISOString(),
+    adapter: engine.adapter,
+    adapterDescription: engine.describe(),
+    webgpuPackage: packageVersion('webgpu'),
+    dawnFlags: process.env.SPOOFSCAN_DAWN_FLAGS ?? null,
+    node: process.version,
+    os: `${platform()} ${release()}`,
+    cpu: c[0]?.model ?? 'unknown',
+    cpuCount: c.length,
+    loadAverage: { start: loadavg()[0] },
+  };
+}
+
+export function finishEnvironment(env: EnvironmentInfo): void {
+  env.loadAverage.end = loadavg()[0];
+}
+
+/** Short adapter name for result files: swiftshader, llvmpipe, or the GPU's device name. */
+export function adapterSlug(engine: Engine): string {
+  const a = engine.adapter;
+  const text = `${a.device} ${a.description}`.toLowerCase();
+  if (/swiftshader/.test(text)) return 'swiftshader';
+  if (/llvmpipe/.test(text)) return 'llvmpipe';
+  const name = (a.device || a.description || a.vendor || a.kind).toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
+  return name || 'adapter';
+}
+
+export async function writeJson(path: string, value: unknown): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  await writeFile(path, JSON.stringify(value, null, 2) + '\n');
+}
+
+/** A plain-text table: first column left-aligned, the others right-aligned. */
+export function formatTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (r: readonly string[]) => r.map((x, i) => (i === 0 ? x.padEnd(widths[i]) : x.padStart(widths[i]))).join('  ');
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}
+
+export function fmt(x: number, digits = 2): string {
+  if (!Number.isFinite(x)) return '-';
+  return x.toFixed(digits);
+}
