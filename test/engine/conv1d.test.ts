@@ -1,0 +1,284 @@
+// conv1d (implicit GEMM and the im2col baseline) and weight norm against float64 references:
+// fixed XLS-R-like shapes scaled down, fast-check properties over random geometries, and
+// finite-difference gradient checks. Tolerance: |got − ref| ≤ 1e-4·(1 + |ref|) (f32 sums of ≤ 100
+// terms of size ≈ 1 stay near 1e-6), 2e-3 for finite differences of the nonlinear weight norm.
+import fc from 'fast-check';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { backward, initEngine, noGrad, requiresGrad, tensor, tidy, type Tensor } from '../../engine/node.ts';
+import { conv1d, conv1dGeometry, conv1dOutputLength, conv1dTile, setConv1dTile, type Conv1dOptions } from '../../kernels/conv1d.ts';
+import { convTileFor } from '../../kernels/conv1d-kernels.ts';
+import { foldWeightNorm, weightNorm } from '../../kernels/weight-norm.ts';
+import { Rng } from '../../engine/random.ts';
+import { conv1dGradRef, conv1dRef, weightNormGradRef, weightNormRef, type Conv1dRefOptions } from '../reference/conv1d.ts';
+import { nd, type Nd } from '../reference/nd.ts';
+
+beforeAll(async () => {
+  await initEngine(undefined, { quiet: true });
+});
+
+function randNd(shape: number[], rng: Rng, std = 1): Nd {
+  const n = shape.reduce((a, b) => a * b, 1);
+  return nd(shape, Array.from({ length: n }, () => rng.normal() * std));
+}
+
+const gpu = (a: Nd, grad = false): Tensor => {
+  const t = tensor(Float32Array.from(a.data), a.shape);
+  return grad ? requiresGrad(t) : t;
+};
+
+function expectClose(what: string, got: ArrayLike<number>, ref: Nd, tol = 1e-4): void {
+  expect(got.length, `${what}: length`).toBe(ref.data.length);
+  for (let i = 0; i < got.length; i++) {
+    const err = Math.abs(got[i] - ref.data[i]);
+    if (!(err <= tol * (1 + Math.abs(ref.data[i])))) {
+      expect.fail(`${what}[${i}] of [${ref.shape.join(', ')}]: got ${got[i]}, reference ${ref.data[i]} (|diff| ${err.toExponential(2)})`);
+    }
+  }
+}
+
+interface Case {
+  B: number;
+  Cin: number;
+  Cout: number;
+  K: number;
+  L: number;
+  bias: boolean;
+  opts: Conv1dRefOptions;
+}
+
+const label = (c: Case): string =>
+  `B${c.B} ${c.Cin}→${c.Cout} K${c.K} L${c.L} s${c.opts.stride ?? 1} p${c.opts.padding ?? 0} d${c.opts.dilation ?? 1} g${c.opts.groups ?? 1} trim${c.opts.trimEnd ?? 0}${c.bias ? ' bias' : ''}`;
+
+/** Forward and all three gradients of one case vs the float64 reference. */
+async function checkCase(c: Case, seed: number, impl: Conv1dOptions['impl'] = 'implicit'): Promise<void> {
+  const rng = new Rng(seed);
+  const G = c.opts.groups ?? 1;
+  const x = randNd([c.B, c.Cin, c.L], rng);
+  const w = randNd([c.Cout, c.Cin / G, c.K], rng, 0.5);
+  const b = c.bias ? randNd([c.Cout], rng) : null;
+  const yRef = conv1dRef(x, w, b, c.opts);
+  const dy = randNd(yRef.shape as number[], rng);
+  const grads = conv1dGradRef(x, w, dy, c.opts);
+  const tx = gpu(x, true);
+  const tw = gpu(w, true);
+  const tb = b ? gpu(b, true) : null;
+  const [y, dx, dw, db] = await tidy(() => {
+    const out = conv1d(tx, tw, tb, { ...c.opts, impl });
+    backward(out, gpu(dy));
+    return [out, tx.grad!, tw.grad!, tb?.grad ?? null] as const;
+  });
+  expect(y.shape).toEqual(yRef.shape);
+  const name = `${impl} ${label(c)}`;
+  expectClose(`${name} y`, await y.data(), yRef);
+  expectClose(`${name} dx`, await dx.data(), grads.dx);
+  expectClose(`${name} dw`, await dw.data(), grads.dw);
+  if (db) expectClose(`${name} dbias`, await db.data(), grads.db);
+  for (const t of [tx, tw, tb, y, dx, dw, db]) t?.dispose();
+}
+
+describe('conv1d on XLS-R-like shapes (scaled down)', () => {
+  const cases: Case[] = [
+    // feature encoder: block 0 (1→C, k10 s5), blocks 1–4 (k3 s2), blocks 5–6 (k2 s2, odd length)
+    { B: 1, Cin: 1, Cout: 16, K: 10, L: 203, bias: true, opts: { stride: 5 } },
+    { B: 2, Cin: 16, Cout: 16, K: 3, L: 41, bias: true, opts: { stride: 2 } },
+    { B: 1, Cin: 16, Cout: 16, K: 2, L: 21, bias: true, opts: { stride: 2 } },
+    // positional conv: 2 groups of 16, even kernel, padding K/2, SamePad drop; odd and even T
+    { B: 1, Cin: 32, Cout: 32, K: 16, L: 37, bias: true, opts: { padding: 8, groups: 2, trimEnd: 1 } },
+    { B: 2, Cin: 32, Cout: 32, K: 16, L: 38, bias: true, opts: { padding: 8, groups: 2, trimEnd: 1 } },
+  ];
+  for (const c of cases) it(label(c), () => checkCase(c, 11));
+
+  it('SamePad: trimEnd=1 is the full output without its last frame, and that frame gets no gradient', async () => {
+    const rng = new Rng(5);
+    const x = randNd([1, 8, 9], rng);
+    const w = randNd([8, 4, 4], rng);
+    const opts = { padding: 2, groups: 2 };
+    const full = conv1dRef(x, w, null, opts);
+    const y = noGrad(() => conv1d(gpu(x), gpu(w), null, { ...opts, trimEnd: 1 }));
+    expect(y.shape).toEqual([1, 8, full.shape[2] - 1]);
+    const got = await y.data();
+    const T = full.shape[2];
+    const kept = nd([1, 8, T - 1], Array.from({ length: 8 * (T - 1) }, (_, i) => full.data[Math.floor(i / (T - 1)) * T + (i % (T - 1))]));
+    expectClose('trimmed y', got, kept);
+  });
+
+  it('the im2col baseline matches the reference too', async () => {
+    await checkCase({ B: 2, Cin: 6, Cout: 4, K: 3, L: 17, bias: true, opts: { stride: 2, padding: 1, dilation: 2, groups: 2 } }, 3, 'im2col');
+    await checkCase({ B: 1, Cin: 32, Cout: 32, K: 16, L: 38, bias: false, opts: { padding: 8, groups: 2, trimEnd: 1 } }, 4, 'im2col');
+  });
+});
+
+describe('the GPU tiling and split-K, forced on this adapter', () => {
+  it('gives the same results (4 positions per invocation, 16×4 workgroups, reduction split into chunks)', async () => {
+    setConv1dTile({ ...convTileFor({ isCpu: false }), splitTarget: 1 << 30 });
+    try {
+      expect(conv1dTile().tn).toBe(4);
+      await checkCase({ B: 2, Cin: 6, Cout: 9, K: 5, L: 23, bias: true, opts: { stride: 2, padding: 2, dilation: 2, groups: 3 } }, 61);
+      await checkCase({ B: 1, Cin: 32, Cout: 32, K: 16, L: 37, bias: true, opts: { padding: 8, groups: 2, trimEnd: 1 } }, 62);
+    } finally {
+      setConv1dTile(null);
+    }
+  });
+});
+
+describe('conv1d properties over random geometries', () => {
+  const geometry = fc
+    .record({
+      B: fc.integer({ min: 1, max: 2 }),
+      groups: fc.integer({ min: 1, max: 3 }),
+      cing: fc.integer({ min: 1, max: 5 }),
+      coutg: fc.integer({ min: 1, max: 6 }),
+      depthwise: fc.boolean(),
+      K: fc.integer({ min: 1, max: 5 }),
+      stride: fc.integer({ min: 1, max: 3 }),
+      dilation: fc.integer({ min: 1, max: 3 }),
+      padding: fc.integer({ min: 0, max: 3 }),
+      extra: fc.integer({ min: 0, max: 6 }),
+      trim: fc.boolean(),
+      bias: fc.boolean(),
+      seed: fc.integer({ min: 1, max: 1 << 30 }),
+    })
+    .map((r): [Case, number] => {
+      // depthwise: one input channel per group (groups = Cin), channel multiplier coutg
+      const groups = r.depthwise ? r.groups + 2 : r.groups;
+      const cing = r.depthwise ? 1 : r.cing;
+      const field = r.dilation * (r.K - 1) + 1;
+      const L = Math.max(1, field - 2 * r.padding) + r.extra; // barely ≥ the receptive field when extra = 0
+      const full = conv1dOutputLength(L, r.K, r.stride, r.padding, r.dilation);
+      const opts: Conv1dRefOptions = { stride: r.stride, dilation: r.dilation, padding: r.padding, groups, trimEnd: r.trim && full > 1 ? 1 : 0 };
+      return [{ B: r.B, Cin: cing * groups, Cout: r.coutg * groups, K: r.K, L, bias: r.bias, opts }, r.seed];
+    });
+
+  it('forward and dx, dw, dbias equal the float64 reference', async () => {
+    await fc.assert(
+      fc.asyncProperty(geometry, async ([c, seed]) => {
+        await checkCase(c, seed);
+      }),
+      { seed: 20240607, numRuns: 40 },
+    );
+  });
+});
+
+/** Σ r·f() in float64 from a GPU forward. */
+async function weightedSum(r: Float64Array, f: () => Tensor): Promise<number> {
+  const y = noGrad(f);
+  const v = await y.data();
+  y.dispose();
+  let s = 0;
+  for (let i = 0; i < v.length; i++) s += r[i] * v[i];
+  return s;
+}
+
+/**
+ * Central differences of loss(params) along `coords` random coordinates of each parameter,
+ * compared with the autograd gradient of the same loss.
+ */
+async function finiteDifferences(params: Nd[], loss: (ts: Tensor[]) => Tensor, h: number, tol: number, seed: number): Promise<void> {
+  const rng = new Rng(seed);
+  const ts = params.map((p) => gpu(p, true));
+  const y0 = noGrad(() => loss(ts));
+  const r = Float64Array.from({ length: y0.size }, () => rng.normal());
+  const shape = y0.shape;
+  y0.dispose();
+  tidy(() => backward(loss(ts), tensor(Float32Array.from(r), shape)));
+  for (let pi = 0; pi < params.length; pi++) {
+    const grad = await ts[pi].grad!.data();
+    const p = params[pi];
+    for (let n = 0; n < 5; n++) {
+      const j = rng.int(p.data.length);
+      const at = async (delta: number): Promise<number> => {
+        const moved = Float32Array.from(p.data);
+        moved[j] += delta;
+        const mt = tensor(moved, p.shape);
+        const others = ts.map((t, k) => (k === pi ? mt : t));
+        const v = await weightedSum(r, () => loss(others));
+        mt.dispose();
+        return v;
+      };
+      const fd = ((await at(h)) - (await at(-h))) / (2 * h);
+      const err = Math.abs(fd - grad[j]);
+      if (!(err <= tol * (1 + Math.abs(fd)))) expect.fail(`param ${pi} index ${j}: finite difference ${fd}, autograd ${grad[j]}`);
+    }
+  }
+  for (const t of ts) t.dispose();
+}
+
+describe('finite-difference gradient checks', () => {
+  it('conv1d dX, dW, dBias (strided, dilated, grouped, padded)', async () => {
+    const rng = new Rng(21);
+    const opts: Conv1dOptions = { stride: 2, padding: 2, dilation: 2, groups: 2 };
+    // conv1d is linear in each argument, so central differences are exact up to rounding: h can be large.
+    await finiteDifferences([randNd([2, 4, 13], rng), randNd([6, 2, 3], rng), randNd([6], rng)], ([x, w, b]) => conv1d(x, w, b, opts), 0.25, 1e-3, 22);
+  });
+
+  it('weight norm dg, dv (alone and through a grouped conv)', async () => {
+    const rng = new Rng(31);
+    const g = randNd([1, 1, 4], rng);
+    const v = randNd([6, 3, 4], rng);
+    await finiteDifferences([g, v], ([tg, tv]) => weightNorm(tg, tv, 2), 1e-2, 2e-3, 32);
+    const x = randNd([1, 6, 9], rng);
+    await finiteDifferences([g, v, x], ([tg, tv, tx]) => conv1d(tx, weightNorm(tg, tv, 2), null, { groups: 2, padding: 2, trimEnd: 1 }), 1e-2, 2e-3, 33);
+  });
+});
+
+describe('weight norm', () => {
+  it('equals g·v/‖v‖ per kernel tap and its gradients equal the closed forms, for dim 2 and dim 0', async () => {
+    const rng = new Rng(41);
+    for (const [dim, gShape] of [
+      [2, [1, 1, 5]],
+      [0, [7, 1, 1]],
+    ] as const) {
+      const g = randNd([...gShape], rng);
+      const v = randNd([7, 3, 5], rng);
+      const tg = gpu(g, true);
+      const tv = gpu(v, true);
+      const gw = randNd([7, 3, 5], rng);
+      const w = weightNorm(tg, tv, dim);
+      backward(w, gpu(gw));
+      expectClose(`w dim ${dim}`, await w.data(), weightNormRef(g, v, dim).w);
+      const ref = weightNormGradRef(g, v, gw, dim);
+      expect(tg.grad!.shape).toEqual(gShape);
+      expectClose(`dg dim ${dim}`, await tg.grad!.data(), ref.dg);
+      expectClose(`dv dim ${dim}`, await tv.grad!.data(), ref.dv);
+      const folded = foldWeightNorm(tg, tv, dim);
+      expect(folded.requiresGrad).toBe(false);
+      expectClose(`folded dim ${dim}`, await folded.data(), weightNormRef(g, v, dim).w);
+    }
+  });
+
+  it('gradients reach g and v through the positional-conv pattern (grouped conv, padding K/2, SamePad)', async () => {
+    const rng = new Rng(51);
+    const K = 8;
+    const x = randNd([1, 16, 11], rng);
+    const g = randNd([1, 1, K], rng);
+    const v = randNd([16, 4, K], rng);
+    const b = randNd([16], rng);
+    const opts = { padding: K / 2, groups: 4, trimEnd: 1 };
+    const tg = gpu(g, true);
+    const tv = gpu(v, true);
+    const y = conv1d(gpu(x), weightNorm(tg, tv, 2), gpu(b), opts);
+    const dy = randNd(y.shape as number[], rng);
+    backward(y, gpu(dy));
+    const w = weightNormRef(g, v, 2).w;
+    expectClose('y', await y.data(), conv1dRef(x, w, b, opts));
+    const dW = conv1dGradRef(x, w, dy, opts).dw;
+    const ref = weightNormGradRef(g, v, dW, 2);
+    expectClose('dg', await tg.grad!.data(), ref.dg);
+    expectClose('dv', await tv.grad!.data(), ref.dv);
+  });
+});
+
+describe('conv1d errors', () => {
+  it('names the problem', () => {
+    const x = tensor(new Float32Array(2 * 4 * 10), [2, 4, 10]);
+    const w = tensor(new Float32Array(6 * 2 * 3), [6, 2, 3]);
+    expect(() => conv1d(x.view([8, 10]), w)).toThrow(/input must be \[batch, channels, length\], got \[8, 10\]/);
+    expect(() => conv1d(x, w)).toThrow(/expects 2 input channels .* has 4/);
+    expect(() => conv1d(x, w, null, { groups: 3 })).toThrow(/groups=3 must divide/);
+    expect(() => conv1d(x, w, null, { groups: 2, dilation: 5 })).toThrow(/input length 10 is shorter than the receptive field.*at least 11/);
+    expect(() => conv1d(x, w, tensor([1, 2], [2]), { groups: 2 })).toThrow(/bias must be \[6\], got \[2\]/);
+    expect(() => conv1d(x, w, null, { groups: 2, stride: 0 })).toThrow(/stride must be an integer ≥ 1/);
+    expect(() => conv1dGeometry([1, 1, 5], [1, 1, 5], { trimEnd: 1 })).toThrow(/trimEnd=1 removes all 1 output frames/);
+    expect(() => weightNorm(tensor([1, 2], [1, 1, 2]), w, 2)).toThrow(/g must be \[1, 1, 3\]/);
+  });
+});
