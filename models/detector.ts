@@ -1,0 +1,96 @@
+// The full anti-spoofing detector, XLS-R → Nes2Net-LA (or Nes2Net-X), as one model (model-nes2net-la.md §1):
+// raw 16 kHz waveform [B, L] → XLS-R final-LN features [B, T, D] → back-end logits [B, n_out];
+// score = logit of class 1 (bona fide). Train/eval modes reach both parts; backward runs end to end.
+// Loads the MultiAPI-Spoof checkpoint (`module.` prefixes stripped, unused `global_attn.*` skipped on purpose)
+// and spoofscan safetensors through models/io.
+import { noGrad, tidy, type Tensor } from '../engine/index.ts';
+import type { ByteSource } from './io/byte-source.ts';
+import { loadWeights, type LoadedWeights, type LoadOptions } from './io/load.ts';
+import { Nes2Net, scoresFromLogits, type Nes2NetStages } from './nes2net/nes2net.ts';
+import { XlsrModel } from './xlsr/model.ts';
+import { paramsFromWeights } from './xlsr/params.ts';
+
+export interface DetectorForwardOptions {
+  /** Train mode for both parts (XLS-R dropouts/layerdrop, back-end BatchNorm batch statistics and dropout). */
+  training?: boolean;
+  /** Dropout randomness: a call is a pure function of (seed, step); each part derives per-layer seeds. */
+  seed?: number;
+  step?: number;
+  /** Also return the back-end's per-stage activations. */
+  stages?: boolean;
+}
+
+export interface DetectorOutput {
+  /** XLS-R output after its final LayerNorm, [B, T, D]. */
+  features: Tensor;
+  logits: Tensor;
+  stages?: Nes2NetStages;
+}
+
+export class Detector {
+  constructor(
+    readonly xlsr: XlsrModel,
+    readonly backend: Nes2Net,
+  ) {
+    if (xlsr.config.dModel !== backend.config.inputDim) {
+      throw new Error(`Detector: XLS-R width ${xlsr.config.dModel} does not match the back-end input ${backend.config.inputDim}`);
+    }
+  }
+
+  /** From loaded weights holding both parts (arch 'xlsr-nes2net'). */
+  static async load(weights: LoadedWeights): Promise<Detector> {
+    if (!weights.config.nes2net) throw new Error(`${weights.file}: holds no Nes2Net back-end (arch ${weights.config.arch}); a detector needs XLS-R + Nes2Net weights`);
+    const backend = await Nes2Net.load(weights);
+    try {
+      // The recipe fine-tunes the whole model: every XLS-R parameter trains unless the caller freezes some.
+      return new Detector(new XlsrModel(await paramsFromWeights(weights)).freeze('none'), backend);
+    } catch (e) {
+      backend.dispose();
+      throw e;
+    }
+  }
+
+  /** Opens any checkpoint models/io reads and builds the detector; the load report is in `weights.report`. */
+  static async open(source: ByteSource, opts: LoadOptions = {}): Promise<{ detector: Detector; weights: LoadedWeights }> {
+    const weights = await loadWeights(source, opts);
+    return { detector: await Detector.load(weights), weights };
+  }
+
+  /** Waveforms [B, L] (raw samples in [−1, 1], no normalisation) → features and logits. */
+  forward(wav: Tensor, opts: DetectorForwardOptions = {}): DetectorOutput {
+    const { training = false, seed = 0, step = 0 } = opts;
+    return tidy(() => {
+      const { x } = this.xlsr.forward(wav, { training, seed, step });
+      const { logits, stages } = this.backend.forward(x, { training, seed, step, stages: opts.stages });
+      return stages ? { features: x, logits, stages } : { features: x, logits };
+    });
+  }
+
+  /** Eval-mode logits [B, n_out] and scores (logit of class 1) for a batch, without recording a graph. */
+  async score(wav: Tensor): Promise<{ logits: number[][]; scores: number[] }> {
+    const logits = noGrad(() => tidy(() => this.forward(wav).logits));
+    try {
+      const data = await logits.data();
+      const n = this.backend.config.nOut;
+      const rows: number[][] = [];
+      for (let i = 0; i < data.length; i += n) rows.push(Array.from(data.subarray(i, i + n)));
+      return { logits: rows, scores: scoresFromLogits(data, n) };
+    } finally {
+      logits.dispose();
+    }
+  }
+
+  /** Every trainable tensor of both parts. */
+  trainable(): Tensor[] {
+    return [...this.xlsr.trainable(), ...this.backend.params.trainable()];
+  }
+
+  parameterCount(): { xlsr: number; backend: number } {
+    return { xlsr: this.xlsr.params.count(), backend: this.backend.parameterCount() };
+  }
+
+  dispose(): void {
+    this.xlsr.dispose();
+    this.backend.dispose();
+  }
+}

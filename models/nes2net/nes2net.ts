@@ -1,0 +1,165 @@
+// Nes2Net-X and Nes2Net-LA back-ends (model-nes2net-la.md §1, §4–§7) on XLS-R features [B, T, D]:
+// the nested chain of Bottle2necks over n1 channel groups, the optional local-window attention over the group
+// tokens, and the head BN(D) → ReLU → mean over time → Linear(D → n_out). score = logit of class 1.
+import { noGrad, Rng, tidy, type Tensor } from '../../engine/index.ts';
+import { add, batchNorm, concat, dropoutSeed, matmul, mean, permute, relu, reshape, slice } from '../../kernels/index.ts';
+import type { LoadedWeights } from '../io/index.ts';
+import { nes2netParams, type Nes2NetConfig, type ParamSpec } from '../io/names.ts';
+import { bottle2neck, geometry, groupAttention, reluBn, type RunContext } from './layers.ts';
+import { Params, readHostValues, uniformValues, type HostValue } from './params.ts';
+
+/** Dropout layer ids of the back-end (dropoutSeed's `layer`): block b uses base + b, the LA block base + 100. */
+export const NES2NET_DROPOUT_LAYER = 1000;
+
+export interface Nes2NetForwardOptions {
+  /** Train mode: BatchNorm batch statistics (and running-stat updates), dropout active. Default false. */
+  training?: boolean;
+  /** Dropout seeds are dropoutSeed(seed, step, layer). */
+  seed?: number;
+  step?: number;
+  /** Also return every stage's activations (for parity tests and inspection). */
+  stages?: boolean;
+}
+
+export interface Nes2NetStages {
+  /** Raw output of each Bottle2neck (before the outer ReLU → BN), [B, C, T]. */
+  blocks: Tensor[];
+  /** The n1 groups after the nested chain, [B, n1, C, T]. */
+  groups: Tensor;
+  /** After the local-window attention (LA only), [B, n1, C, T]. */
+  la?: Tensor;
+  /** Time-pooled head features, [B, D]. */
+  pooled: Tensor;
+}
+
+export interface Nes2NetOutput {
+  logits: Tensor;
+  stages?: Nes2NetStages;
+}
+
+const PREFIX = 'nes2net';
+
+export class Nes2Net {
+  private constructor(
+    readonly config: Nes2NetConfig,
+    readonly params: Params,
+  ) {}
+
+  /** The canonical tensors of this configuration (models/io/names.ts). */
+  static specs(config: Nes2NetConfig): ParamSpec[] {
+    return nes2netParams(config, `${PREFIX}.`);
+  }
+
+  /** From host values by canonical name (e.g. a fixture or an already read file). */
+  static fromHost(config: Nes2NetConfig, values: ReadonlyMap<string, HostValue>): Nes2Net {
+    checkConfig(config);
+    return new Nes2Net(config, new Params(Nes2Net.specs(config), (s) => values.get(s.name)));
+  }
+
+  /** From loaded weights (a converted safetensors file or the MultiAPI-Spoof checkpoint). */
+  static async load(weights: LoadedWeights, config: Nes2NetConfig | undefined = weights.config.nes2net): Promise<Nes2Net> {
+    if (!config) throw new Error(`${weights.file}: holds no Nes2Net back-end (arch ${weights.config.arch})`);
+    return Nes2Net.fromHost(config, await readHostValues(weights, Nes2Net.specs(config)));
+  }
+
+  /**
+   * PyTorch's default initialisation: convs and linears U(±1/√fan_in) (kaiming_uniform with a = √5, and the
+   * bias rule), BN weight 1 / bias 0 / running mean 0 / running var 1, weighted sums 1/(j+2), pos_emb ~ N(0, 0.02)
+   * (truncated normal approximated by a clipped uniform of the same std). Seeded, identical everywhere.
+   */
+  static init(config: Nes2NetConfig, seed = 0): Nes2Net {
+    checkConfig(config);
+    const rng = new Rng(seed);
+    const values = new Map<string, HostValue>();
+    for (const s of Nes2Net.specs(config)) {
+      const n = s.shape.reduce((a, b) => a * b, 1);
+      const leaf = s.name.slice(s.name.lastIndexOf('.') + 1);
+      if (s.dtype === 'int64') values.set(s.name, 0);
+      else if (/\.weighted_sum\.\d+$/.test(s.name)) values.set(s.name, new Float32Array(n).fill(1 / n));
+      else if (leaf === 'pos_emb') values.set(s.name, uniformValues(n, 0.02 * Math.sqrt(3), rng));
+      else if (/\.(bn\d?|bns\.\d+)\.(weight|bias|running_mean|running_var)$/.test(s.name) || /^nes2net\.bn\./.test(s.name)) {
+        values.set(s.name, new Float32Array(n).fill(leaf === 'weight' || leaf === 'running_var' ? 1 : 0));
+      } else {
+        const wShape = leaf === 'bias' ? specShape(config, s.name.replace(/bias$/, 'weight')) : s.shape;
+        const fanIn = wShape.slice(1).reduce((a, b) => a * b, 1);
+        values.set(s.name, uniformValues(n, 1 / Math.sqrt(fanIn), rng));
+      }
+    }
+    return Nes2Net.fromHost(config, values);
+  }
+
+  /** Back-end forward on features [B, T, D] (XLS-R output after its final LayerNorm). */
+  forward(features: Tensor, opts: Nes2NetForwardOptions = {}): Nes2NetOutput {
+    const c = this.config;
+    const { n1, C } = geometry(c);
+    if (features.rank !== 3 || features.shape[2] !== c.inputDim) {
+      throw new Error(`Nes2Net: features must be [B, T, ${c.inputDim}], got [${features.shape.join(', ')}]`);
+    }
+    const [B, T] = features.shape;
+    const ctx: RunContext = {
+      training: Boolean(opts.training),
+      seedFor: (layer) => dropoutSeed(opts.seed ?? 0, opts.step ?? 0, NES2NET_DROPOUT_LAYER + layer),
+    };
+    if (ctx.training && B * T < 2) throw new Error(`Nes2Net: train mode needs more than one frame in the batch (BatchNorm statistics), got B ${B}, T ${T}`);
+    const p = this.params;
+    return tidy(() => {
+      const x = permute(features, [0, 2, 1]); // [B, D, T]
+      const blocks: Tensor[] = [];
+      const ys: Tensor[] = [];
+      for (let i = 0; i < n1 - 1; i++) {
+        const xi = slice(x, 1, i * C, (i + 1) * C);
+        const b = bottle2neck(p, `${PREFIX}.blocks.${i}`, c, i === 0 ? xi : add(ys[i - 1], xi), ctx, i);
+        blocks.push(b);
+        ys.push(reluBn(p, `${PREFIX}.bns.${i}`, b, ctx));
+      }
+      ys.push(slice(x, 1, (n1 - 1) * C, n1 * C));
+      const groups = concat(ys.map((y) => reshape(y, [B, 1, C, T])), 1); // [B, n1, C, T]
+      const la = c.la ? groupAttention(p, `${PREFIX}.la`, c, groups, ctx, 100) : undefined;
+      const h = relu(batchNorm(reshape(la ?? groups, [B, c.inputDim, T]), p.batchNorm(`${PREFIX}.bn`), ctx.training));
+      const pooled = mean(h, 2);
+      const logits = add(matmul(pooled, p.get(`${PREFIX}.fc.weight`), { transB: true }), p.get(`${PREFIX}.fc.bias`));
+      return opts.stages ? { logits, stages: { blocks, groups, la, pooled } } : { logits };
+    });
+  }
+
+  /** Eval-mode logits without recording a graph. */
+  infer(features: Tensor): Tensor {
+    return noGrad(() => this.forward(features).logits);
+  }
+
+  parameterCount(): number {
+    return this.params.count();
+  }
+
+  dispose(): void {
+    this.params.dispose();
+  }
+}
+
+function specShape(config: Nes2NetConfig, name: string): number[] {
+  const s = Nes2Net.specs(config).find((x) => x.name === name);
+  if (!s) throw new Error(`Nes2Net.init: no tensor ${name}`);
+  return s.shape;
+}
+
+function checkConfig(c: Nes2NetConfig): void {
+  const [n1, n2] = c.nesRatio;
+  const ok = (v: number) => Number.isInteger(v) && v > 0;
+  if (!ok(n1) || !ok(n2) || n1 < 2 || n2 < 2 || c.inputDim % n1 !== 0 || !ok(c.seRatio) || (c.inputDim / n1) % c.seRatio !== 0 || Math.floor(c.inputDim / n1 / n2) < 1) {
+    throw new Error(`Nes2Net: D ${c.inputDim}, Nes_ratio [${n1}, ${n2}] and SE ratio ${c.seRatio} do not divide evenly`);
+  }
+  if (!ok(c.kernel) || c.kernel % 2 !== 1 || !ok(c.dilation) || !ok(c.nOut)) throw new Error(`Nes2Net: kernel ${c.kernel} (odd), dilation ${c.dilation} and n_out ${c.nOut} must be positive integers`);
+  if (!(c.dropout >= 0 && c.dropout < 1)) throw new Error(`Nes2Net: dropout ${c.dropout} is not in [0, 1)`);
+  if (c.la) {
+    if (c.la.heads !== 1) throw new Error(`Nes2Net-LA: ${c.la.heads} heads: the reference never splits heads; only 1 is supported`);
+    if (!ok(c.la.windowSize) || c.la.windowSize % 2 !== 1) throw new Error(`Nes2Net-LA: window ${c.la.windowSize} must be an odd positive integer`);
+    if (!(c.la.dropout >= 0 && c.la.dropout < 1)) throw new Error(`Nes2Net-LA: attention dropout ${c.la.dropout} is not in [0, 1)`);
+  }
+}
+
+/** Score of each row: the class-1 (bona fide) logit. Host side, from [B, 2] logits. */
+export function scoresFromLogits(logits: ArrayLike<number>, nOut: number): number[] {
+  const out: number[] = [];
+  for (let i = 0; i + nOut <= logits.length; i += nOut) out.push(logits[i + 1]);
+  return out;
+}

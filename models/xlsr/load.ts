@@ -1,0 +1,11 @@
+// An XlsrModel from any checkpoint models/io reads (fairseq .pt, Hugging Face .bin/.safetensors, spoofscan
+// .safetensors, MultiAPI-Spoof .pth with `ssl_model.model.*`): the configuration comes from the file.
+import type { ByteSource } from '../io/byte-source.ts';
+import { loadWeights, type LoadedWeights, type LoadOptions } from '../io/load.ts';
+import { XlsrModel } from './model.ts';
+import { paramsFromWeights } from './params.ts';
+
+export async function loadXlsr(source: ByteSource, opts: LoadOptions = {}, onTensor?: (name: string) => void): Promise<{ model: XlsrModel; weights: LoadedWeights }> {
+  const weights = await loadWeights(source, opts);
+  return { model: new XlsrModel(await paramsFromWeights(weights, onTensor)), weights };
+}
