@@ -1,9 +1,11 @@
 // The op subset that the browser smoke test runs twice, once in headless Chromium (web/smoke.ts)
 // and once in Node (test/browser/), to show that the same engine code gives the same numbers.
-// Browser-shared: imports only engine/index.ts and kernels/index.ts. Inputs are seeded (randn),
+// Browser-shared: imports only engine/, kernels/ and train/ (no Node-only file). Inputs are seeded (randn),
 // so both sides start from identical values; nothing produces NaN or ±∞ (JSON carries results).
-import { backward, randn, requiresGrad, tensor, tidy, type Tensor } from '../engine/index.ts';
+import { randn, requiresGrad, tensor, tidy } from '../engine/index.ts';
 import * as k from '../kernels/index.ts';
+import { gradCases, type SmokeCases } from './smoke-cases.ts';
+import { NN_GROUPS } from './smoke-nn.ts';
 
 export interface SmokeValue {
   shape: number[];
@@ -13,7 +15,7 @@ export interface SmokeValue {
 /** Results by case name, e.g. "matmul.transB" or "grad.w1". */
 export type SmokeResults = Record<string, SmokeValue>;
 
-type Cases = Record<string, Tensor>;
+type Cases = SmokeCases;
 
 function elementwise(): Cases {
   const a = randn([2, 3, 4], 1);
@@ -88,16 +90,11 @@ function training(): Cases {
   const h = k.gelu(k.add(k.matmul(x, w1), b1));
   const logp = k.logSoftmax(k.matmul(h, w2), -1);
   const loss = k.neg(k.mean(k.sum(k.mul(logp, onehot), -1)));
-  backward(loss);
-  const grads: Cases = { loss };
-  for (const [name, leaf] of Object.entries({ x, w1, b1, w2 })) {
-    if (!leaf.grad) throw new Error(`smoke suite: backward() left no gradient on '${name}'`);
-    grads[`grad.${name}`] = leaf.grad;
-  }
-  return grads;
+  return { loss, ...gradCases(loss, { x, w1, b1, w2 }) };
 }
 
-const GROUPS: readonly (() => Cases)[] = [elementwise, reductions, matmuls, layout, training];
+// NN_GROUPS (web/smoke-nn.ts): the network kernels (conv1d, norms, attention, optimizers, ...).
+const GROUPS: readonly (() => Cases)[] = [elementwise, reductions, matmuls, layout, training, ...NN_GROUPS];
 
 /** Runs every case on the current engine and reads the results back. */
 export async function runSmokeSuite(): Promise<SmokeResults> {

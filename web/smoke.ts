@@ -34,7 +34,8 @@ async function main(): Promise<void> {
     const results = await runSmokeSuite();
     const ms = Math.round(performance.now() - t0);
     window.spoofscanSmoke = { status: 'done', adapter: engine.adapter, description: engine.describe(), ms, results };
-    const lines = Object.entries(results).map(([name, r]) => `${name.padEnd(24)} [${r.shape.join('×')}]  ${preview(r.values)}`);
+    const width = Math.max(...Object.keys(results).map((n) => n.length)) + 1;
+    const lines = Object.entries(results).map(([name, r]) => `${name.padEnd(width)} [${r.shape.join('×')}]  ${preview(r.values)}`);
     show(`adapter: ${engine.describe()}\n${Object.keys(results).length} cases in ${ms} ms\n\n${lines.join('\n')}`);
   } catch (e) {
     const error = e instanceof Error ? `${e.name}: ${e.message}` : String(e);

@@ -10,6 +10,8 @@ import { buildWeb, type WebBuild } from '../../web/build.mjs';
 import { startStaticServer, type StaticServer } from '../../web/static-server.mjs';
 import { compareSmokeResults, runSmokeSuite, type SmokeResults } from '../../web/smoke-suite.ts';
 import type { SmokeOutcome } from '../../web/smoke.ts';
+import { DROPOUT_CASE } from '../../web/smoke-nn.ts';
+import { dropoutMaskHost } from '../../kernels/dropout.ts';
 import { describeAdapter, initEngine, type AdapterSummary } from '../../engine/node.ts';
 import { launchChromium, recordPageProblems, requireChromium } from './chromium.ts';
 
@@ -56,6 +58,17 @@ function pageResult(): { adapter: AdapterSummary; results: SmokeResults; ms: num
   return o;
 }
 
+/** One case per kernel family; a missing one means the suite silently stopped covering it. */
+const REQUIRED_CASES = [
+  'add.broadcast', 'sum.axis1', 'softmax', 'matmul.transAB', 'permute', 'grad.w1',
+  'conv1d.s2p1d2g2.grad.w', 'conv1d.depthwise.grad.x', 'conv1d.posconv.grad.g', 'conv1d.posconv.grad.v',
+  'layerNorm.last.grad.x', 'layerNorm.channels.grad.w', 'batchNorm.train.grad.x', 'batchNorm.train.runningVar',
+  'batchNorm.eval.grad.x', 'act.gelu.grad.x', 'act.selu.grad.x', 'dropout.grad.x',
+  'crossEntropy.weighted.grad.logits', 'pool.astp.grad.logits', 'attention.keyPadding.grad.k',
+  'localAttention.clamp.w5d2.grad.bias', 'localAttention.mask.w4d3.grad.v',
+  'optim.adam.w', 'optim.adamw.w', 'optim.sgdMomentum.w',
+];
+
 describe('browser bundle', () => {
   it('bundles the shared engine and kernels, and nothing Node-only', () => {
     expect(bundle.files.map((f) => f.path.slice(bundle.outdir.length + 1)).sort()).toEqual(['smoke.js', 'spoofscan.js']);
@@ -92,14 +105,28 @@ describe('engine in headless Chromium', () => {
       const names = Object.keys(nodeSide);
       console.log(`${names.length} cases; Node suite ${Math.round(performance.now() - t0)} ms; largest |difference| ${maxAbsDiff.toExponential(2)} (${(100 * toleranceUsed).toFixed(1)}% of the 1e-5 relative tolerance)`);
       expect(mismatches).toEqual([]);
-      // The suite must really cover the op families the browser is meant to prove.
-      for (const group of ['add.broadcast', 'sum.axis1', 'softmax', 'matmul.transAB', 'permute', 'grad.w1']) expect(names).toContain(group);
+      // The suite must really cover the op families the browser is meant to prove (forward and backward).
+      for (const name of REQUIRED_CASES) expect(names, `case '${name}' is missing`).toContain(name);
       // A backward pass that produced all-zero gradients would compare equal and prove nothing.
-      for (const g of ['grad.x', 'grad.w1', 'grad.b1', 'grad.w2']) {
+      const gradNames = names.filter((n) => /(^|\.)grad\./.test(n));
+      expect(gradNames.length).toBeGreaterThanOrEqual(40);
+      for (const g of gradNames) {
         expect(nodeSide[g].values.some((v) => Math.abs(v) > 1e-4), `${g} is all zeros`).toBe(true);
       }
     } finally {
       engine.destroy();
     }
+  });
+
+  it('draws the same dropout mask in the browser as the host mirror of the counter RNG', () => {
+    const { results } = pageResult();
+    const y = results[DROPOUT_CASE.name];
+    const keep = dropoutMaskHost(y.values.length, DROPOUT_CASE.seed, DROPOUT_CASE.p);
+    // the input is randn (never exactly 0), so an output of 0 means a dropped element
+    const kept = y.values.map((v) => (v === 0 ? 0 : 1));
+    expect(kept).toEqual([...keep]);
+    const dropped = kept.filter((v) => v === 0).length / kept.length;
+    expect(dropped).toBeGreaterThan(0.15);
+    expect(dropped).toBeLessThan(0.45);
   });
 });
