@@ -36,7 +36,9 @@ export class BufferPool {
   constructor(private readonly device: GPUDevice, private readonly maxBufferSize: number) {}
 
   acquire(bytes: number, what: string): GPUBuffer {
-    const size = sizeClass(bytes);
+    let size = sizeClass(bytes);
+    // Near the adapter's maximum the size class may overshoot it: use the exact size there.
+    if (size > this.maxBufferSize) size = Math.ceil(bytes / 16) * 16;
     if (size > this.maxBufferSize) {
       throw new Error(`${what}: needs a ${bytes}-byte buffer, larger than this adapter's maxBufferSize (${this.maxBufferSize})`);
     }

@@ -122,7 +122,13 @@ export class Engine {
       if (this.pass) this.flush();
       this.openBatch();
     }
-    const entries: GPUBindGroupEntry[] = spec.buffers.map((buffer, binding) => ({ binding, resource: { buffer } }));
+    // Pool size classes round up (1.5 GiB → 2 GiB): bind at most the binding limit, since a tensor
+    // that fits a binding lies within its first maxStorageBufferBindingSize bytes.
+    const maxBinding = this.device.limits.maxStorageBufferBindingSize & ~3;
+    const entries: GPUBindGroupEntry[] = spec.buffers.map((buffer, binding) => ({
+      binding,
+      resource: buffer.size > maxBinding ? { buffer, size: maxBinding } : { buffer },
+    }));
     if (spec.uniforms) {
       if (spec.uniforms.length > MAX_UNIFORM_WORDS) throw new GpuError(`${spec.op}: uniform block over ${UNIFORM_SLOT} bytes`);
       const offset = this.uniformUsed * UNIFORM_SLOT;

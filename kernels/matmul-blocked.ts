@@ -109,7 +109,7 @@ ${step(1)}
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let n0 = gid.x * ${tn}u;
   let m0 = gid.y * ${tm}u;
-  let bz = gid.z;
+  let bz = gid.z + u.bz0;
   if (m0 >= u.M || n0 >= u.N) { return; }
 ${batchOffsets(rb)}
 ${setup.join('\n')}

@@ -67,6 +67,8 @@ export function matmulFields(rb: number): UField[] {
     ['sak', 'u32'],
     ['sbk', 'u32'],
     ['sbn', 'u32'],
+    // First batch index of this dispatch: batches past maxComputeWorkgroupsPerDimension go in chunks.
+    ['bz0', 'u32'],
     ['bshape', 'arr', rb],
     ['abs', 'arr', rb],
     ['bbs', 'arr', rb],
@@ -82,6 +84,7 @@ export function matmulValues(g: MatmulGeometry): Record<string, number | number[
     sak: g.sak,
     sbk: g.sbk,
     sbn: g.sbn,
+    bz0: 0,
     bshape: g.batchShape,
     abs: g.aBatchStrides,
     bbs: g.bBatchStrides,

@@ -32,7 +32,7 @@ function naiveSource(rb: number): string {
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let n = gid.x;
   let m = gid.y;
-  let bz = gid.z;
+  let bz = gid.z + u.bz0;
   if (m >= u.M || n >= u.N) { return; }
 ${batchOffsets(rb)}
   var acc = 0.0;
@@ -99,15 +99,20 @@ export function planMatmul(
 }
 
 export function dispatchMatmul(variant: MatmulVariant, a: Tensor, b: Tensor, c: Tensor, g: MatmulGeometry, tile?: BlockedTile): void {
-  const plan = planMatmul(variant, g, getEngine().adapter, tile);
-  launch({
-    op: 'matmul',
-    key: plan.key,
-    source: plan.source,
-    inputs: [a, b],
-    outputs: [c],
-    fields: matmulFields(g.batchShape.length),
-    values: matmulValues(g),
-    workgroups: plan.workgroups,
-  });
+  const engine = getEngine();
+  const plan = planMatmul(variant, g, engine.adapter, tile);
+  const [x, y, batch] = plan.workgroups;
+  const chunk = engine.limits.maxComputeWorkgroupsPerDimension;
+  for (let bz0 = 0; bz0 < batch; bz0 += chunk) {
+    launch({
+      op: 'matmul',
+      key: plan.key,
+      source: plan.source,
+      inputs: [a, b],
+      outputs: [c],
+      fields: matmulFields(g.batchShape.length),
+      values: { ...matmulValues(g), bz0 },
+      workgroups: [x, y, Math.min(chunk, batch - bz0)],
+    });
+  }
 }

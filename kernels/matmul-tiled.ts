@@ -108,7 +108,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   let tid = ty * 16u + tx;
   let n0 = wid.x * ${TILE}u;
   let m0 = wid.y * ${TILE}u;
-  let bz = wid.z;
+  let bz = wid.z + u.bz0;
 ${batchOffsets(rb)}
 ${acc.join('\n')}
   for (var k0 = 0u; k0 < u.K; k0 = k0 + ${TK}u) {

@@ -4,8 +4,8 @@
 // terms of size ≈ 1 stay near 1e-6), 2e-3 for finite differences of the nonlinear weight norm.
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { backward, initEngine, noGrad, requiresGrad, tensor, tidy, type Tensor } from '../../engine/node.ts';
-import { conv1d, conv1dGeometry, conv1dOutputLength, conv1dTile, setConv1dTile, type Conv1dOptions } from '../../kernels/conv1d.ts';
+import { backward, getEngine, initEngine, noGrad, requiresGrad, tensor, tidy, type Tensor } from '../../engine/node.ts';
+import { conv1d, conv1dGeometry, defaultConvImpl, conv1dOutputLength, conv1dTile, setConv1dTile, type Conv1dOptions } from '../../kernels/conv1d.ts';
 import { convTileFor } from '../../kernels/conv1d-kernels.ts';
 import { foldWeightNorm, weightNorm } from '../../kernels/weight-norm.ts';
 import { Rng } from '../../engine/random.ts';
@@ -105,6 +105,27 @@ describe('conv1d on XLS-R-like shapes (scaled down)', () => {
   it('the im2col baseline matches the reference too', async () => {
     await checkCase({ B: 2, Cin: 6, Cout: 4, K: 3, L: 17, bias: true, opts: { stride: 2, padding: 1, dilation: 2, groups: 2 } }, 3, 'im2col');
     await checkCase({ B: 1, Cin: 32, Cout: 32, K: 16, L: 38, bias: false, opts: { padding: 8, groups: 2, trimEnd: 1 } }, 4, 'im2col');
+  });
+});
+
+describe('default path choice', () => {
+  it('keeps the implicit kernels on CPU adapters; SPOOFSCAN_CONV overrides and is checked', () => {
+    const g = conv1dGeometry([1, 512, 1000], [512, 512, 3], { stride: 2 });
+    const saved = process.env.SPOOFSCAN_CONV;
+    try {
+      delete process.env.SPOOFSCAN_CONV;
+      expect(defaultConvImpl(g)).toBe(getEngine().adapter.isCpu ? 'implicit' : 'im2col');
+      // grouped and 1-channel convs keep the implicit kernels everywhere
+      expect(defaultConvImpl(conv1dGeometry([1, 64, 300], [64, 4, 128], { padding: 64, groups: 16 }))).toBe('implicit');
+      expect(defaultConvImpl(conv1dGeometry([1, 1, 4000], [512, 1, 10], { stride: 5 }))).toBe('implicit');
+      process.env.SPOOFSCAN_CONV = 'im2col';
+      expect(defaultConvImpl(g)).toBe('im2col');
+      process.env.SPOOFSCAN_CONV = 'fast';
+      expect(() => defaultConvImpl(g)).toThrow(/SPOOFSCAN_CONV='fast' is not one of implicit, im2col/);
+    } finally {
+      if (saved === undefined) delete process.env.SPOOFSCAN_CONV;
+      else process.env.SPOOFSCAN_CONV = saved;
+    }
   });
 });
 

@@ -132,6 +132,21 @@ describe('matmul forward vs float64 reference', () => {
       c.dispose();
     }
   });
+
+  it('runs more batches than maxComputeWorkgroupsPerDimension (dispatched in chunks)', async () => {
+    const batch = getEngine().limits.maxComputeWorkgroupsPerDimension + 3;
+    const a = randomNd([batch, 1, 2], 5, { lo: -4, hi: 4, integer: true });
+    const b = randomNd([batch, 2, 1], 6, { lo: -4, hi: 4, integer: true });
+    const ref = matmulRef(a, b);
+    // 65,538 workgroups of the workgroup-memory kernel take over a minute on a CPU adapter: there the
+    // tiled kernel's one-line offset (wid.z + u.bz0) is left to GPU runs.
+    const variants = getEngine().adapter.isCpu ? MATMUL_VARIANTS.filter((v) => v !== 'tiled') : MATMUL_VARIANTS;
+    for (const variant of variants) {
+      const c = tidy(() => matmulRaw(fromNd(a), fromNd(b), { variant }));
+      expect(Array.from(await c.data())).toEqual(Array.from(ref.data));
+      c.dispose();
+    }
+  });
 });
 
 describe('variant choice', () => {

@@ -3,7 +3,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { backward, getEngine, initEngine, keep, noGrad, randn, requiresGrad, tidy } from '../../engine/node.ts';
 import { add, assign, gelu, logSoftmax, matmul, mean, mulScalar, sub } from '../../kernels/index.ts';
-import { sizeClass } from '../../engine/pool.ts';
+import { BufferPool, sizeClass } from '../../engine/pool.ts';
 
 beforeAll(async () => {
   await initEngine(undefined, { quiet: true });
@@ -16,6 +16,16 @@ describe('buffer pool', () => {
     expect(sizeClass(385)).toBe(512);
     expect(sizeClass(1 << 20)).toBe(1 << 20);
     expect(sizeClass((1 << 20) + 1)).toBe(1.5 * (1 << 20));
+  });
+
+  it('near the adapter maximum a buffer gets its exact size instead of an overshooting size class', () => {
+    const pool = new BufferPool(getEngine().device, 1000);
+    const buf = pool.acquire(900, 'test'); // size class 1024 > 1000
+    expect(buf.size).toBe(912);
+    expect(() => pool.acquire(1001, 'big tensor')).toThrow(/big tensor: needs a 1001-byte buffer, larger than this adapter's maxBufferSize \(1000\)/);
+    pool.release(buf);
+    pool.onSubmitted();
+    expect(pool.acquire(900, 'again')).toBe(buf);
   });
 
   it('a released buffer is not handed out again before a submit', () => {
