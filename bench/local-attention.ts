@@ -70,10 +70,10 @@ function estimate(impl: Impl, c: Case): Estimate {
     const gathered = 4 * N * W * d * H; // K or V gathered: [1, H, N, W, d]
     const scores = 4 * N * W * H;
     // gather K, V (read + write), s = q·Kgᵀ, scale, mask, softmax, a·Vg; backward roughly twice that,
-    // plus indexSelect's scatter-add, which loops over every index for every output element
-    // (irregular compare-and-add: weighted ×10 against a FLOP for the work cap).
+    // plus indexSelect's scatter-add through its inverse index (reads the gathered gradients once:
+    // irregular loads, weighted ×4 against a FLOP for the work cap).
     const fwdBytes = 4 * gathered + 2 * gathered + 8 * scores + 2 * io;
-    const scatter = bwd ? 10 * 2 * N * W * N * d * H : 0;
+    const scatter = bwd ? 4 * 2 * N * W * d * H : 0;
     return { flop, work: flop + 2 * N * W * d * H + scatter, bytes: fwdBytes * (bwd ? 3 : 1), largest: gathered, peak: (bwd ? 6 : 3) * gathered + 6 * scores + 4 * io };
   }
   const dense = 4 * N * N * H;

@@ -1,6 +1,6 @@
 // Layout ops, all on one strided-copy kernel: permute/transpose, slice, concat, pad, expand.
 // Plus reshape (a view), gather/index-select and cast. 4-byte dtypes are copied as raw u32 bits.
-import { record } from '../engine/autograd.ts';
+import { isGradEnabled, record } from '../engine/autograd.ts';
 import { broadcastShapes, broadcastStrides, formatShape, normAxis, shapesEqual, sizeOf, stridesOf } from '../engine/shape.ts';
 import { allocate, tensor, type DType, type Tensor } from '../engine/tensor.ts';
 import { getEngine } from '../engine/runtime.ts';
@@ -216,11 +216,13 @@ export function indexSelect(x: Tensor, axis: number, indices: Tensor | readonly 
   const ax = normAxis('indexSelect', axis, x.rank);
   const len = x.shape[ax];
   let idx: Tensor;
+  let hostIdx: Int32Array | null = null;
   if (Array.isArray(indices) || !(typeof (indices as Tensor).storageFor === 'function')) {
     const arr = indices as readonly number[];
     const bad = arr.findIndex((i) => !Number.isInteger(i) || i < -len || i >= len);
     if (bad >= 0) throw new Error(`indexSelect: index ${arr[bad]} (position ${bad}) is out of range for axis ${axis} of size ${len} in ${formatShape(x.shape)}`);
-    idx = tensor(Int32Array.from(arr, (i) => (i < 0 ? i + len : i)), [arr.length], 'i32');
+    hostIdx = Int32Array.from(arr, (i) => (i < 0 ? i + len : i));
+    idx = tensor(hostIdx, [arr.length], 'i32');
   } else {
     idx = indices as Tensor;
     requireDType('indexSelect', idx, ['i32'], 'indices');
@@ -254,8 +256,28 @@ ${main1d(`  if (idx >= u.n) { return; }
     });
   }
   const owned = idx !== indices;
-  const out = record('indexSelect', [x], y, (g, [si]) => [scatterAdd(g, si, x.shape, ax)], [idx]);
+  // Host indices: the backward reads an inverse table (each source row's positions), O(n) work;
+  // GPU-resident indices: every source row scans all indices, O(n·nIdx).
+  const csr = hostIdx && isGradEnabled() && x.requiresGrad ? tensor(inverseIndex(hostIdx, len), [len + 1 + hostIdx.length], 'i32') : null;
+  const out = csr
+    ? record('indexSelect', [x], y, (g, [sc]) => [scatterAdd(g, sc, x.shape, ax, nIdx, true)], [csr])
+    : record('indexSelect', [x], y, (g, [si]) => [scatterAdd(g, si, x.shape, ax, nIdx, false)], [idx]);
+  csr?.dispose();
   if (owned) idx.dispose();
+  return out;
+}
+
+/**
+ * CSR inverse of an index list: [offsets (len + 1) | positions (nIdx)], where positions
+ * offsets[k] … offsets[k+1] − 1 list, in ascending order, the j with idx[j] = k. Ascending order keeps
+ * the backward's summation order the same as a scan over all indices.
+ */
+export function inverseIndex(idx: Int32Array, len: number): Int32Array {
+  const out = new Int32Array(len + 1 + idx.length);
+  for (const k of idx) out[k + 1]++;
+  for (let k = 0; k < len; k++) out[k + 1] += out[k];
+  const fill = out.slice(0, len);
+  for (let j = 0; j < idx.length; j++) out[len + 1 + fill[idx[j]]++] = j;
   return out;
 }
 
@@ -264,8 +286,11 @@ function uniformDecl(binding: number): string {
 @group(0) @binding(${binding}) var<uniform> u: U;`;
 }
 
-/** The gradient of indexSelect: sums g rows into their source positions (deterministic, no atomics). */
-function scatterAdd(g: Tensor, idx: Tensor, shape: readonly number[], ax: number): Tensor {
+/**
+ * The gradient of indexSelect: sums g rows into their source positions (deterministic, no atomics),
+ * from the CSR inverse table (`inverseIndex`) or, for GPU-resident indices, by scanning them all.
+ */
+function scatterAdd(g: Tensor, idx: Tensor, shape: readonly number[], ax: number, nIdx: number, csr: boolean): Tensor {
   const gx = allocate(shape, 'f32', 'indexSelect.backward');
   const len = shape[ax];
   const outer = sizeOf(shape.slice(0, ax));
@@ -274,7 +299,7 @@ function scatterAdd(g: Tensor, idx: Tensor, shape: readonly number[], ax: number
   if (n === 0) return gx;
   launch({
     op: 'indexSelect.backward',
-    key: 'scatter_add',
+    key: csr ? 'scatter_add_csr' : 'scatter_add',
     source: () => `@group(0) @binding(0) var<storage, read> g: array<f32>;
 @group(0) @binding(1) var<storage, read> ind: array<i32>;
 @group(0) @binding(2) var<storage, read_write> dx: array<f32>;
@@ -284,14 +309,20 @@ ${main1d(`  if (idx >= u.n) { return; }
   let k = (idx / u.inner) % u.axisLen;
   let o = idx / (u.inner * u.axisLen);
   var acc = 0.0;
-  for (var j = 0u; j < u.nIdx; j = j + 1u) {
+${
+  csr
+    ? `  for (var p = u32(ind[k]); p < u32(ind[k + 1u]); p = p + 1u) {
+    acc = acc + g[(o * u.nIdx + u32(ind[u.axisLen + 1u + p])) * u.inner + i];
+  }`
+    : `  for (var j = 0u; j < u.nIdx; j = j + 1u) {
     if (u32(clamp(ind[j], 0, i32(u.axisLen) - 1)) == k) { acc = acc + g[(o * u.nIdx + j) * u.inner + i]; }
-  }
+  }`
+}
   dx[idx] = acc;`)}`,
     inputs: [g, idx],
     outputs: [gx],
     fields: GATHER_FIELDS,
-    values: { n, inner, nIdx: idx.size, axisLen: len },
+    values: { n, inner, nIdx, axisLen: len },
     workgroups: grid1d(n),
   });
   return gx;
