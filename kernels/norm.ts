@@ -151,6 +151,35 @@ export function layerNormChannels(x: Tensor, weight: Tensor, bias: Tensor, eps =
   return tidy(() => transpose(layerNorm(transpose(x, 1, 2), weight, bias, eps), 1, 2));
 }
 
+// ---------------------------------------------------------------- GroupNorm
+
+/**
+ * GroupNorm over [B, C, ...] (PyTorch nn.GroupNorm; wav2vec 2.0's `group_norm` feature encoder with
+ * groups = C): channels split into `groups` groups, each normalised over its channels and positions
+ * with the biased variance, then a per-channel affine. Composed from reductions (backward for free).
+ */
+export function groupNorm(x: Tensor, groups: number, weight: Tensor, bias: Tensor, eps = 1e-5): Tensor {
+  const op = 'groupNorm';
+  for (const [t, n] of [[x, 'input'], [weight, 'weight'], [bias, 'bias']] as const) requireDType(op, t, ['f32'], n);
+  if (x.rank < 2) throw new Error(`${op}: expects [B, C, ...], got ${formatShape(x.shape)}`);
+  const [B, C] = x.shape;
+  if (!Number.isInteger(groups) || groups < 1 || C % groups !== 0) {
+    throw new Error(`${op}: ${C} channels of ${formatShape(x.shape)} do not split into ${groups} groups`);
+  }
+  if (weight.size !== C || bias.size !== C) {
+    throw new Error(`${op}: input ${formatShape(x.shape)} needs weight and bias of shape [${C}], got ${formatShape(weight.shape)} and ${formatShape(bias.shape)}`);
+  }
+  const per = x.size / (B * groups);
+  return tidy(() => {
+    const xg = reshape(x, [B, groups, per]);
+    const mu = mean(xg, [2], { keepDims: true });
+    const v = variance(xg, [2], { keepDims: true, correction: 0 });
+    const xh = reshape(mul(sub(xg, mu), rsqrt(affine(v, 1, eps))), x.shape);
+    const cs = channelShape(x, C);
+    return add(mul(xh, reshape(weight, cs)), reshape(bias, cs));
+  });
+}
+
 // ---------------------------------------------------------------- BatchNorm
 
 export interface BatchNormState {

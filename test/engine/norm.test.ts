@@ -2,13 +2,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { keep, tensor, tidy } from '../../engine/node.ts';
-import { batchNorm, foldBatchNorm, layerNorm, layerNormChannels, transpose, type BatchNormState } from '../../kernels/index.ts';
+import { batchNorm, foldBatchNorm, groupNorm, layerNorm, layerNormChannels, transpose, type BatchNormState } from '../../kernels/index.ts';
 import { expectClose, expectTensorClose } from '../helpers/close.ts';
 import { fromNd, useEngine } from '../helpers/engine.ts';
 import { gradcheck } from '../helpers/gradcheck.ts';
 import { runs, seed } from '../helpers/arbitraries.ts';
 import { randomNd } from '../reference/nd.ts';
-import { batchNormRef, layerNormRef } from '../reference/norm.ts';
+import { batchNormRef, groupNormRef, layerNormRef } from '../reference/norm.ts';
 
 useEngine();
 const TOL = { rtol: 1e-4, atol: 1e-5 };
@@ -64,6 +64,49 @@ function bnState(C: number, s: number): { st: BatchNormState; w: number[]; b: nu
   };
   return { st, w, b, rm, rv };
 }
+
+describe('groupNorm', () => {
+  it('matches the float64 reference over random shapes and group counts (rtol 1e-4)', async () => {
+    const arb = fc.record({
+      B: fc.integer({ min: 1, max: 3 }),
+      groups: fc.integer({ min: 1, max: 4 }),
+      perGroup: fc.integer({ min: 1, max: 4 }),
+      rest: fc.array(fc.integer({ min: 1, max: 9 }), { minLength: 0, maxLength: 2 }),
+    });
+    await fc.assert(
+      fc.asyncProperty(arb, seed, async ({ B, groups, perGroup, rest }, s) => {
+        const C = groups * perGroup;
+        if (B * perGroup * rest.reduce((a, d) => a * d, 1) < 2) return; // one value per group: variance 0 only
+        const x = randomNd([B, C, ...rest], s, { lo: -3, hi: 3 });
+        const w = randomNd([C], s + 1);
+        const b = randomNd([C], s + 2);
+        const y = tidy(() => groupNorm(fromNd(x), groups, fromNd(w), fromNd(b)));
+        await expectTensorClose(y, groupNormRef(x, groups, [...w.data], [...b.data], 1e-5), TOL, `groupNorm [${x.shape}] groups ${groups}`);
+        y.dispose();
+      }),
+      runs(20),
+    );
+  });
+
+  it('with groups = C equals wav2vec 2.0 base\'s per-channel normalisation over time', async () => {
+    const x = randomNd([2, 4, 11], 21, { lo: -2, hi: 2 });
+    const w = randomNd([4], 22);
+    const b = randomNd([4], 23);
+    const y = groupNorm(fromNd(x), 4, fromNd(w), fromNd(b));
+    const ref = groupNormRef(x, 4, [...w.data], [...b.data], 1e-5);
+    await expectTensorClose(y, ref, TOL, 'groupNorm groups = C');
+    y.dispose();
+  });
+
+  it('gradients pass finite-difference checks (x, weight, bias)', async () => {
+    await gradcheck((x, w, b) => groupNorm(x, 2, w, b), [randomNd([2, 4, 3], 31, { lo: -2, hi: 2 }), randomNd([4], 32), randomNd([4], 33)], { label: 'groupNorm', atol: 5e-3 });
+  });
+
+  it('names the problem for bad groups and affine shapes', () => {
+    expect(() => groupNorm(fromNd(randomNd([1, 6, 3], 1)), 4, fromNd(randomNd([6], 2)), fromNd(randomNd([6], 3)))).toThrow(/groupNorm: 6 channels of \[1, 6, 3\] do not split into 4 groups/);
+    expect(() => groupNorm(fromNd(randomNd([1, 6, 3], 1)), 3, fromNd(randomNd([5], 2)), fromNd(randomNd([6], 3)))).toThrow(/needs weight and bias of shape \[6\]/);
+  });
+});
 
 describe('batchNorm', () => {
   it('training: batch statistics, running stats updated with momentum 0.1 and the unbiased variance', async () => {

@@ -52,3 +52,26 @@ export function batchNormRef(x: Nd, w: number[], b: number[], rm: number[], rv: 
   }
   return { y: nd(x.shape, y), runningMean: nrm, runningVar: nrv };
 }
+
+/** GroupNorm over [B, C, ...]: each of `groups` channel groups normalised over its channels and positions. */
+export function groupNormRef(x: Nd, groups: number, w: number[], b: number[], eps: number): Nd {
+  const [B, C] = x.shape;
+  const inner = sizeOf(x.shape.slice(2));
+  const per = (C / groups) * inner;
+  const y = new Float64Array(x.data.length);
+  for (let bi = 0; bi < B; bi++)
+    for (let g = 0; g < groups; g++) {
+      const start = (bi * C + g * (C / groups)) * inner;
+      let m = 0;
+      for (let i = 0; i < per; i++) m += x.data[start + i];
+      m /= per;
+      let v = 0;
+      for (let i = 0; i < per; i++) v += (x.data[start + i] - m) ** 2;
+      const inv = 1 / Math.sqrt(v / per + eps);
+      for (let i = 0; i < per; i++) {
+        const c = g * (C / groups) + Math.floor(i / inner);
+        y[start + i] = (x.data[start + i] - m) * inv * w[c] + b[c];
+      }
+    }
+  return nd(x.shape, y);
+}
