@@ -15,3 +15,8 @@ export * from './norm.ts';
 export * from './loss.ts';
 export * from './pooling.ts';
 export * from './dropout.ts';
+export { conv1d, conv1dOutputLength, defaultConvImpl, type Conv1dOptions } from './conv1d.ts';
+export { weightNorm, foldWeightNorm } from './weight-norm.ts';
+export { attention, attentionForward, multiHeadAttention, type AttentionOptions, type MultiHeadAttentionOptions } from './attention.ts';
+export { localWindowAttention, localWindowAttentionForward, type LocalAttentionOptions } from './local-attention.ts';
+export type { EdgePolicy } from './local-attention-wgsl.ts';
