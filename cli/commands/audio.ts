@@ -1,14 +1,16 @@
 // spoofscan audio info FILE…        format, rate, channels, duration (and what the model will see)
 // spoofscan audio convert IN OUT.wav  what the model sees: 16 kHz mono float32 WAV
-import { writeFile } from 'node:fs/promises';
+// spoofscan audio list LIST           parse a protocol/list file, count its trials, check its files exist
+import { readFile, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { UserError } from '../errors.ts';
 import { decodeAudio, loadAudio, MIN_SAMPLES, mixToMono } from '../../train/data/decode.ts';
-import { readBytes } from '../../train/data/loader.node.ts';
+import { checkFilesExist, readBytes } from '../../train/data/loader.node.ts';
+import { countLabels, detectProtocolFormat, parseProtocol, PROTOCOL_FORMATS, type ProtocolFormat, type TrialRecord } from '../../train/data/protocols.ts';
 import { resample, resamplerName, TARGET_RATE, type ResampleWindow } from '../../train/data/resample.ts';
 import { encodeWav } from '../../train/data/wav.ts';
 
-export const summary = 'inspect audio files, or convert one to what the model sees (16 kHz mono float32 WAV)';
+export const summary = 'inspect audio files, convert one to what the model sees (16 kHz mono float32 WAV), check a protocol list';
 
 const USAGE = `usage:
   spoofscan audio info FILE... [--json]
@@ -17,7 +19,13 @@ const USAGE = `usage:
   spoofscan audio convert IN OUT.wav [--rate HZ] [--window hann|kaiser] [--pcm16]
       Decode IN (WAV, FLAC or MP3), average its channels to mono and resample it to 16 kHz
       (band-limited windowed sinc, torchaudio sinc_interp_hann by default) without any
-      normalisation: exactly the samples the models see. Written as float32 WAV (--pcm16: 16-bit).`;
+      normalisation: exactly the samples the models see. Written as float32 WAV (--pcm16: 16-bit).
+  spoofscan audio list LIST [--format F] [--root DIR] [--subset S]... [--no-check] [--json]
+      Parse a protocol or list file (every malformed line is reported with its line number), count its
+      trials per label and per group (API/attack), and check that every audio file exists (all missing
+      files reported at once). --format: ${PROTOCOL_FORMATS.join(', ')}
+      (default: guessed from the first line); --root: directory the audio paths are relative to;
+      --subset: ASVspoof 2021 subsets to keep (e.g. eval).`;
 
 function fmtDuration(s: number): string {
   if (s < 60) return `${s.toFixed(3)} s`;
@@ -104,6 +112,60 @@ async function convert(argv: string[]): Promise<number> {
   return 0;
 }
 
+function counts(records: TrialRecord[], key: (r: TrialRecord) => string | number | undefined): Record<string, number> {
+  const m: Record<string, number> = {};
+  for (const r of records) {
+    const k = String(key(r) ?? '-');
+    m[k] = (m[k] ?? 0) + 1;
+  }
+  return sortedByKey(m);
+}
+
+const sortedByKey = (m: Record<string, number>) =>
+  Object.fromEntries(Object.entries(m).sort(([a], [b]) => a.localeCompare(b, 'en', { numeric: true })));
+
+async function list(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      format: { type: 'string' },
+      root: { type: 'string' },
+      subset: { type: 'string', multiple: true },
+      'no-check': { type: 'boolean' },
+      json: { type: 'boolean' },
+    },
+  });
+  if (positionals.length !== 1) throw new UserError(`audio list: need exactly one LIST file\n${USAGE}`);
+  const [file] = positionals;
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (e) {
+    throw new UserError(`${file}: ${(e as { code?: string }).code === 'ENOENT' ? 'file not found' : (e as Error).message}`);
+  }
+  let format = values.format as ProtocolFormat | undefined;
+  if (format !== undefined && !PROTOCOL_FORMATS.includes(format))
+    throw new UserError(`audio list: unknown --format '${format}' (one of ${PROTOCOL_FORMATS.join(', ')})`);
+  format ??= detectProtocolFormat(text, file) ?? undefined;
+  if (!format) throw new UserError(`${file}: cannot guess the list format from its first line; give --format (${PROTOCOL_FORMATS.join(', ')})`);
+  const records = parseProtocol(text, format, { file, root: values.root, subsets: values.subset });
+  const labels = sortedByKey(Object.fromEntries([...countLabels(records)].map(([k, v]) => [String(k), v])));
+  const groups = counts(records, (r) => r.group);
+  if (!values['no-check']) await checkFilesExist(records);
+  const summary = { file, format, trials: records.length, labels, groups, filesChecked: !values['no-check'] };
+  if (values.json) {
+    console.log(JSON.stringify(summary, null, 2));
+    return 0;
+  }
+  const fmt = (m: Record<string, number>) => Object.entries(m).map(([k, v]) => `${k} ${v}`).join(', ');
+  console.log(`${file}: ${format}, ${records.length} trials`);
+  console.log(`  labels: ${fmt(labels)}`);
+  console.log(`  groups: ${fmt(groups)}`);
+  console.log(values['no-check'] ? '  audio files not checked (--no-check)' : `  all ${records.length} audio files present`);
+  return 0;
+}
+
 export async function run(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
   if (!sub || sub === '--help' || sub === '-h' || rest.includes('--help') || rest.includes('-h')) {
@@ -113,6 +175,7 @@ export async function run(argv: string[]): Promise<number> {
   try {
     if (sub === 'info') return await info(rest);
     if (sub === 'convert') return await convert(rest);
+    if (sub === 'list') return await list(rest);
   } catch (e) {
     // parseArgs reports unknown or malformed options as TypeErrors with an ERR_PARSE_ARGS_* code.
     if ((e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) throw new UserError(`audio ${sub}: ${(e as Error).message}\n${USAGE}`);

@@ -8,8 +8,9 @@
 //
 // Every clip, bona fide and synthetic, goes through one chain so that no class is recognisable by
 // its sample rate, bandwidth, loudness or leading silence:
-//   decode → mono → resample to 8 kHz → trim silence (10 ms frames, −40 dB re loudest frame,
-//   50 ms margin) → RMS −23 dBFS (then peak ≤ 0.99) → 16-bit → FLAC (-8) at 8 kHz;
+//   decode → mono → resample to 8 kHz → common low-pass (flat to 3.4 kHz, ≥ 80 dB down from 3.8 kHz,
+//   band-limit.ts) → trim silence (10 ms frames, −40 dB re loudest frame, 50 ms margin) →
+//   RMS −23 dBFS (then peak ≤ 0.99) → 16-bit → FLAC (-8) at 8 kHz;
 // the loader then resamples 8 → 16 kHz with the same resampler for every class.
 // All engines speak the same sentences (the Asterisk prompt transcripts, content-matched with the
 // bona fide recordings); the split is by sentence, and three classes are held out of training.
@@ -26,6 +27,7 @@ import { decodeAudio, mixToMono } from '../../train/data/decode.ts';
 import { Rng } from '../../train/data/prng.ts';
 import { resample, resamplerName } from '../../train/data/resample.ts';
 import { encodeWav } from '../../train/data/wav.ts';
+import { bandLimit, MINI_BAND_LIMIT } from './band-limit.ts';
 
 const run = promisify(execFile);
 
@@ -116,7 +118,8 @@ function normaliseLoudness(x: Float32Array): Float32Array {
 async function processClip(inWav: string, outFlac: string, tmpWav: string): Promise<number> {
   const src = await decodeAudio(new Uint8Array(readFileSync(inWav)), inWav);
   const mono = mixToMono(src.channelData);
-  const mid = resample(mono, src.sampleRate, MID_RATE);
+  // Material already at 8 kHz skips the resampler; the common low-pass band-limits everything alike.
+  const mid = bandLimit(resample(mono, src.sampleRate, MID_RATE), MID_RATE);
   const y = normaliseLoudness(trimSilence(mid, MID_RATE));
   writeFileSync(tmpWav, encodeWav(y, MID_RATE, 'pcm16'));
   mkdirSync(dirname(outFlac), { recursive: true });
@@ -276,7 +279,7 @@ async function main(): Promise<void> {
     builder: relative(process.cwd(), new URL(import.meta.url).pathname),
     seed,
     sentences: sents.length,
-    chain: `mono → ${resamplerName()} to 8 kHz → trim silence (−40 dB, 50 ms margin) → RMS −23 dBFS (peak ≤ 0.99) → s16 → flac -8, stored at 8 kHz (loaders resample to 16 kHz)`,
+    chain: `mono → ${resamplerName()} to 8 kHz → Kaiser low-pass (flat to ${MINI_BAND_LIMIT.passHz} Hz, ≥ 80 dB down from ${MINI_BAND_LIMIT.stopHz} Hz) → trim silence (−40 dB, 50 ms margin) → RMS −23 dBFS (peak ≤ 0.99) → s16 → flac -8, stored at 8 kHz (loaders resample to 16 kHz)`,
     splits: bySplit,
     audioBytes: bytes,
     sha256: digest.digest('hex'),

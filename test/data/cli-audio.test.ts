@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -40,5 +40,32 @@ describe('spoofscan audio', () => {
     expect(err.stderr).toMatch(/package\.json: unrecognised audio format/);
     const err2 = await cli('convert', clip, '/tmp/x.mp3').catch((e) => e);
     expect(err2.stderr).toMatch(/output must be a \.wav file/);
+  });
+
+  it('list: counts trials per label and group of a real list, all files present', async () => {
+    const { stdout } = await cli('list', 'data/mini/protocols/eval_tracing.txt', '--root', 'data/mini', '--json');
+    const r = JSON.parse(stdout);
+    const lines = readFileSync(join(repo, 'data/mini/protocols/eval_tracing.txt'), 'utf8').trim().split('\n');
+    expect(r).toMatchObject({ format: 'multiapi-tracing', trials: lines.length, filesChecked: true });
+    const unseen = lines.filter((l) => l.endsWith(' 7')).length;
+    expect(r.labels['7']).toBe(unseen);
+    expect(Object.keys(r.labels)).toEqual(['0', '1', '2', '3', '4', '5', '6', '7']);
+    expect(r.groups['festival-slt-hts']).toBe(lines.filter((l) => l.startsWith('festival-slt-hts/')).length);
+  });
+
+  it('list: malformed lines with file:line, and every missing file at once', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'spoofscan-cli-'));
+    const bad = join(dir, 'bad.txt');
+    writeFileSync(bad, 'a/x/1.wav bonafide\na/x/2.wav maybe\na/y/3.wav\n');
+    const e1 = await cli('list', bad).catch((e) => e);
+    expect(e1.code).toBe(1);
+    expect(e1.stderr).toMatch(/bad\.txt:2: unknown label 'maybe'[^]*bad\.txt:3: expected 2 columns/);
+    const missing = join(dir, 'missing.txt');
+    writeFileSync(missing, `espeak/nope.flac spoof\nespeak/${readdirSync(join(repo, 'data/mini/espeak')).sort()[0]} spoof\nbonafide/nada.flac bona-fide\n`);
+    const e2 = await cli('list', missing, '--root', 'data/mini').catch((e) => e);
+    expect(e2.code).toBe(1);
+    expect(e2.stderr).toMatch(/2 of 3 listed audio files are missing:\n {2}.*missing\.txt:1: data\/mini\/espeak\/nope\.flac\n {2}.*missing\.txt:3: data\/mini\/bonafide\/nada\.flac/);
+    const { stdout } = await cli('list', missing, '--root', 'data/mini', '--no-check');
+    expect(stdout).toMatch(/multiapi, 3 trials\n {2}labels: bonafide 1, spoof 2\n/);
   });
 });

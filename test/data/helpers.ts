@@ -1,6 +1,8 @@
 // Test helpers: a WAV builder for any format, chunk layout and channel count, and a minimal
 // FLAC encoder (VERBATIM subframes) so that decoders are checked against samples known exactly.
 
+import { fft } from '../../train/data/fft.ts';
+
 export interface WavSpec {
   formatTag: number; // 1 PCM, 3 float, 6 A-law, 7 µ-law
   bits: number;
@@ -209,4 +211,29 @@ export function rms(y: ArrayLike<number>, a = 0, b = y.length): number {
   let e = 0;
   for (let i = a; i < b; i++) e += y[i] * y[i];
   return Math.sqrt(e / Math.max(1, b - a));
+}
+
+/**
+ * Share of a signal's energy at or above `fromHz`, in dB, from a Hann-windowed short-time spectrum
+ * (frames of `frame` samples, hop frame/2), summed over several signals.
+ */
+export function energyAboveDb(signals: Float32Array[], rate: number, fromHz: number, frame = 256): number {
+  let above = 0;
+  let total = 0;
+  const re = new Float64Array(frame);
+  const im = new Float64Array(frame);
+  for (const x of signals)
+    for (let s = 0; s + frame <= x.length; s += frame / 2) {
+      for (let i = 0; i < frame; i++) {
+        re[i] = x[s + i] * (0.5 - 0.5 * Math.cos((2 * Math.PI * i) / frame));
+        im[i] = 0;
+      }
+      fft(re, im);
+      for (let k = 0; k <= frame / 2; k++) {
+        const e = re[k] * re[k] + im[k] * im[k];
+        total += e;
+        if ((k * rate) / frame >= fromHz) above += e;
+      }
+    }
+  return 10 * Math.log10(above / total + 1e-30);
 }

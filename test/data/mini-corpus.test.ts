@@ -4,7 +4,9 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { decodeAudio } from '../../train/data/decode.ts';
 import { parseProtocol } from '../../train/data/protocols.ts';
-import { rms } from './helpers.ts';
+import { kaiserLowpass, MINI_BAND_LIMIT } from '../../scripts/corpus/band-limit.ts';
+import { freqzMagnitude } from '../../train/data/rawboost.ts';
+import { energyAboveDb, rms } from './helpers.ts';
 
 const root = fileURLToPath(new URL('../../data/mini', import.meta.url));
 const read = (rel: string) => readFileSync(join(root, rel), 'utf8');
@@ -102,5 +104,32 @@ describe('the committed mini corpus (data/mini)', () => {
         expect(d.frames / 8000).toBeGreaterThan(0.5);
       }
     }
+  });
+
+  it('same band limit for every class: no class keeps energy above 3.8 kHz (where sources differ)', async () => {
+    // Sources have different native roll-offs (the Asterisk prompts a steep telephone filter, the
+    // resampled TTS output a gentle one); the common low-pass must leave nothing of that difference.
+    for (const c of classes) {
+      const dir = join(root, c.dir);
+      const xs = [];
+      for (const f of readdirSync(dir).sort().slice(0, 4))
+        xs.push((await decodeAudio(new Uint8Array(readFileSync(join(dir, f))), f)).channelData[0]);
+      expect(energyAboveDb(xs, 8000, 3850), c.dir).toBeLessThan(-70);
+    }
+  });
+});
+
+describe('the common low-pass of the corpus builder (scripts/corpus/band-limit.ts)', () => {
+  it('is flat in the telephone band and ≥ 80 dB down in its stop band, with unity DC gain', () => {
+    const h = kaiserLowpass(8000);
+    expect(h.length % 2).toBe(1);
+    const mag = freqzMagnitude(h, 2048); // bin k ↔ k·4000/2048 Hz
+    const hz = (k: number) => (k * 4000) / 2048;
+    for (let k = 0; k < 2048; k++) {
+      const db = 20 * Math.log10(mag[k] + 1e-30);
+      if (hz(k) <= MINI_BAND_LIMIT.passHz) expect(Math.abs(db), `${hz(k)} Hz`).toBeLessThan(0.01);
+      if (hz(k) >= MINI_BAND_LIMIT.stopHz) expect(db, `${hz(k)} Hz`).toBeLessThan(-80);
+    }
+    expect(h.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 12);
   });
 });

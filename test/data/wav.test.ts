@@ -98,6 +98,11 @@ describe('WAV decoding: layout', () => {
     expect(parseWav(b).frames).toBe(1);
     expect(parseWav(buildWav(spec({ blockAlignOverride: 4 }))).frames).toBe(5);
   });
+  it('a streamed file (data size 0xFFFFFFFF, size never filled in) reads to the end of the file', () => {
+    const w = parseWav(buildWav(spec({ channels: 2, samples: [[1, 2, 3], [4, 5, 6]], dataSizeOverride: 0xffffffff })));
+    expect(w.frames).toBe(3);
+    expect(Array.from(w.channelData[1], (v) => v * 32768)).toEqual([4, 5, 6]);
+  });
   it('readWavInfo gives header facts', () => {
     const i = readWavInfo(buildWav(spec({ rate: 44100, channels: 2, samples: [[1, 2, 3], [4, 5, 6]] })));
     expect(i).toMatchObject({ container: 'RIFF', sampleRate: 44100, channels: 2, frames: 3, bitsPerSample: 16 });

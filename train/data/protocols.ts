@@ -1,7 +1,7 @@
 // Protocol and metadata readers (data.md §3). Every reader turns text into canonical records
 // {path, label, group?, speaker?, codec?, subset?}; all problems in a file (malformed lines, unknown
 // labels, duplicate paths) are collected and thrown together as one ProtocolError naming file:line.
-// Browser-shared: no file-system access here (missing-file checks live in protocols.node.ts).
+// Browser-shared: no file-system access here (the missing-file check, checkFilesExist, lives in loader.node.ts).
 
 import { ProtocolError, type ProtocolIssue } from './errors.ts';
 

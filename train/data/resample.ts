@@ -36,7 +36,7 @@ export function gcd(a: number, b: number): number {
   return a;
 }
 
-function besselI0(x: number): number {
+export function besselI0(x: number): number {
   // Power series; converges quickly for the β range used here.
   let sum = 1;
   let term = 1;

@@ -2,7 +2,8 @@
 //
 // Reads PCM 8 (unsigned) / 16 / 24 / 32-bit, IEEE float 32 / 64, G.711 A-law / µ-law, and
 // WAVE_FORMAT_EXTENSIBLE with those sub-formats, any channel count, RIFF and RF64 containers.
-// Unknown chunks are skipped, odd-sized chunks honour their pad byte. Integer scaling (data.md §1):
+// Unknown chunks are skipped, odd-sized chunks honour their pad byte; a data size of 0xFFFFFFFF (streamed
+// output) means "to the end of the file". Integer scaling (data.md §1):
 // s16 / 32768, s24 / 2^23, s32 / 2^31, u8 (x − 128) / 128; floats as stored. Every malformed input
 // gives an AudioError naming the problem, never another exception (fuzzed in test/data/wav.test.ts).
 
@@ -116,6 +117,9 @@ function locate(bytes: Uint8Array, file?: string): Located {
       if (container === 'RF64' && size === 0xffffffff) {
         if (ds64DataSize < 0) fail('RF64 data chunk without a ds64 size');
         size = ds64DataSize;
+      } else if (size === 0xffffffff) {
+        // A RIFF written to a pipe (e.g. ffmpeg) cannot go back to fill in the size: data runs to EOF.
+        size = bytes.length - body;
       }
       dataSize = size;
       // Stop at the data chunk once fmt is known: trailing chunks are not needed.
