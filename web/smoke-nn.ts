@@ -61,6 +61,10 @@ function norms(): Cases {
     ...withGrads('layerNorm.last', k.layerNorm(x, w, b), { x, w, b }, 126),
     ...withGrads('layerNorm.channels', k.layerNormChannels(xc, wc, bc), { x: xc, w: wc, b: bc }, 127),
   };
+  const xg = leaf([2, 6, 5], 150, 2);
+  const wg = leaf([6], 151, 0.5);
+  const bg = leaf([6], 152, 0.5);
+  Object.assign(out, withGrads('groupNorm.g3', k.groupNorm(xg, 3, wg, bg), { x: xg, w: wg, b: bg }, 153));
   for (const training of [true, false]) {
     const mode = training ? 'train' : 'eval';
     const s = training ? 130 : 140;

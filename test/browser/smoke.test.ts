@@ -62,7 +62,7 @@ function pageResult(): { adapter: AdapterSummary; results: SmokeResults; ms: num
 const REQUIRED_CASES = [
   'add.broadcast', 'sum.axis1', 'softmax', 'matmul.transAB', 'permute', 'grad.w1',
   'conv1d.s2p1d2g2.grad.w', 'conv1d.depthwise.grad.x', 'conv1d.posconv.grad.g', 'conv1d.posconv.grad.v',
-  'layerNorm.last.grad.x', 'layerNorm.channels.grad.w', 'batchNorm.train.grad.x', 'batchNorm.train.runningVar',
+  'layerNorm.last.grad.x', 'layerNorm.channels.grad.w', 'groupNorm.g3.grad.x', 'batchNorm.train.grad.x', 'batchNorm.train.runningVar',
   'batchNorm.eval.grad.x', 'act.gelu.grad.x', 'act.selu.grad.x', 'dropout.grad.x',
   'crossEntropy.weighted.grad.logits', 'pool.astp.grad.logits', 'attention.keyPadding.grad.k',
   'localAttention.clamp.w5d2.grad.bias', 'localAttention.mask.w4d3.grad.v',
