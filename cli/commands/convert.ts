@@ -18,7 +18,7 @@ a Hugging Face pytorch_model.bin / model.safetensors, or a spoofscan .safetensor
 
 options:
   --dtype f32|f16     storage type of floating-point tensors (default f32)
-  --config FILE       Hugging Face config.json (default: config.json next to IN, if there is one)
+  --config FILE       Hugging Face config.json (default: a wav2vec2 config.json next to IN, if there is one)
   --heads N           attention heads, for widths without a preset and no config
   --allow-unexpected  report tensors the model does not know instead of failing
   -h, --help          this help`;
@@ -52,13 +52,20 @@ export async function run(argv: string[]): Promise<number> {
   const heads = values.heads === undefined ? undefined : Number(values.heads);
   if (heads !== undefined && !(Number.isSafeInteger(heads) && heads > 0)) throw new UserError(`--heads must be a positive integer, not "${values.heads}"`);
 
-  const configPath = values.config ?? (existsSync(join(dirname(input), 'config.json')) ? join(dirname(input), 'config.json') : undefined);
+  const nextTo = join(dirname(input), 'config.json');
+  let configPath = values.config ?? (existsSync(nextTo) ? nextTo : undefined);
   let hfConfig: unknown;
   if (configPath) {
     try {
       hfConfig = JSON.parse(readFileSync(configPath, 'utf8'));
     } catch (e) {
       throw new UserError(`${configPath}: cannot read as JSON (${(e as Error).message})`);
+    }
+    // A config.json that merely sits next to IN may belong to something else (a training run, another model):
+    // use it only when it is a Hugging Face wav2vec2 config. An explicit --config is always used.
+    if (!values.config && (hfConfig as { model_type?: unknown } | null)?.model_type !== 'wav2vec2') {
+      console.error(`note: ignoring ${configPath}: not a Hugging Face wav2vec2 config (no "model_type": "wav2vec2")`);
+      hfConfig = configPath = undefined;
     }
   }
 
@@ -94,6 +101,10 @@ export async function run(argv: string[]): Promise<number> {
     const t0 = Date.now();
     const { bytes } = await writeSafetensorsFile(output, tensors, metadata, {
       onProgress: (done, total) => progress.tick(1, `${(done / 1e6).toFixed(1)}/${(total / 1e6).toFixed(1)} MB`),
+    }).catch((e: unknown) => {
+      // File-system failures (missing directory, read-only or full disk) are the user's to fix: no stack.
+      if (typeof (e as NodeJS.ErrnoException).code === 'string') throw new UserError(`${output}: cannot write (${(e as Error).message})`);
+      throw e;
     });
     console.log(
       `wrote ${output}: ${tensors.length} tensors, ${weights.report.params.toLocaleString('en-US')} parameters, ` +

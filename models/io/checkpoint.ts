@@ -34,6 +34,7 @@ const STATE_DICT_KEYS = ['model', 'state_dict', 'model_state_dict', 'module'];
 
 export async function openCheckpoint(source: ByteSource): Promise<Checkpoint> {
   const file = source.name;
+  if (source.size === 0) throw new CheckpointError(file, 'empty file (0 bytes): an interrupted download or copy?');
   const head = await source.read(0, Math.min(source.size, 16));
   if (isZipPrefix(head) || isLegacyTorchPrefix(head)) {
     if (isLegacyTorchPrefix(head)) throw new CheckpointError(file, LEGACY_MESSAGE);

@@ -223,7 +223,7 @@ function resolveConfig(ck: Checkpoint, shapes: Map<string, readonly number[]>, o
 export function formatLoadReport(r: LoadReport): string {
   const lines = [
     `${r.file}: ${r.format}, layout ${r.layout.join(' + ') || 'unknown'}${r.stateDictKey ? `, state dict under '${r.stateDictKey}'` : ''}`,
-    `  config from ${r.configSource}`,
+    ...(r.configSource ? [`  config from ${r.configSource}`] : []), // empty when loading stopped before the config
     ...r.notes.map((n) => `  note: ${n}`),
     `  mapped: ${r.mapped.length} tensors, ${r.params.toLocaleString('en-US')} parameters`,
   ];

@@ -58,7 +58,14 @@ const BUILTINS: Record<string, Reducer> = {
   'builtins.frozenset': (args) => new Set(Array.isArray(args[0]) ? args[0] : []),
   'builtins.list': (args) => (Array.isArray(args[0]) ? [...args[0]] : []),
   'builtins.tuple': (args) => (Array.isArray(args[0]) ? [...args[0]] : []),
-  'builtins.dict': () => new Map(),
+  // dict(), dict(mapping) or dict(list of pairs); anything else stays an inert record rather than losing data.
+  'builtins.dict': (args) => {
+    const a = args[0];
+    if (a === undefined) return new Map();
+    if (a instanceof Map) return new Map(a);
+    if (Array.isArray(a) && a.every((kv) => Array.isArray(kv) && kv.length === 2)) return new Map(a as [unknown, unknown][]);
+    return new PyObject(new PyGlobal('builtins', 'dict'), args);
+  },
   // Protocol 2 writes Python bytes as _codecs.encode(latin-1 text, 'latin1').
   '_codecs.encode': (args) => {
     if (typeof args[0] !== 'string' || (args[1] !== 'latin1' && args[1] !== 'latin-1')) return new PyObject(new PyGlobal('_codecs', 'encode'), args);
@@ -279,28 +286,46 @@ export function unwrap(v: unknown): unknown {
 }
 
 /** Plain JSON-like data (objects, arrays, numbers, strings) from pickled values, for configs and reports.
- *  Placeholders with state become their state; others become {"__class__": name, "args": [...]}. Cycles and
- *  very deep nesting are cut off. */
-export function toPlain(v: unknown, depth = 0, seen: Set<unknown> = new Set()): unknown {
-  v = unwrap(v);
-  if (v === null || v === undefined || typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean') return v ?? null;
-  if (typeof v === 'bigint') return v.toString();
-  if (depth > 64 || seen.has(v)) return '[…]';
-  seen.add(v);
-  try {
-    if (v instanceof Map) {
-      const o: Record<string, unknown> = {};
-      for (const [k, x] of v) {
-        Object.defineProperty(o, String(k), { value: toPlain(x, depth + 1, seen), enumerable: true, writable: true, configurable: true });
+ *  Placeholders with state become their state; others become {"__class__": name, "args": [...]}. Cycles, very
+ *  deep nesting and output beyond `maxNodes` values are cut off ('[…]'): a hostile pickle can share one list
+ *  many times over (memo references), which unfolds into exponentially many values. */
+export function toPlain(v: unknown, maxNodes = 100_000): unknown {
+  let left = maxNodes; // every value visited counts, so shared containers cannot multiply the work either
+  const seen = new Set<unknown>();
+  const go = (v: unknown, depth: number): unknown => {
+    if (--left < 0) return '[…]';
+    v = unwrap(v);
+    if (v === null || v === undefined || typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean') return v ?? null;
+    if (typeof v === 'bigint') return v.toString();
+    if (depth > 64 || seen.has(v)) return '[…]';
+    seen.add(v);
+    try {
+      if (v instanceof Map) {
+        const o: Record<string, unknown> = {};
+        for (const [k, x] of v) {
+          if (left < 0) break;
+          Object.defineProperty(o, String(k), { value: go(x, depth + 1), enumerable: true, writable: true, configurable: true });
+        }
+        return o;
       }
-      return o;
+      if (Array.isArray(v) || v instanceof Set) {
+        const out: unknown[] = [];
+        for (const x of v) {
+          if (left < 0) {
+            out.push('[…]');
+            break;
+          }
+          out.push(go(x, depth + 1));
+        }
+        return out;
+      }
+      if (v instanceof Uint8Array) return `<${v.length} bytes>`;
+      if (v instanceof PyGlobal) return `<${v.qualifiedName}>`;
+      if (v instanceof PyObject) return { __class__: v.className, args: go(v.args, depth + 1) };
+      return String(v);
+    } finally {
+      seen.delete(v);
     }
-    if (Array.isArray(v) || v instanceof Set) return [...v].map((x) => toPlain(x, depth + 1, seen));
-    if (v instanceof Uint8Array) return `<${v.length} bytes>`;
-    if (v instanceof PyGlobal) return `<${v.qualifiedName}>`;
-    if (v instanceof PyObject) return { __class__: v.className, args: toPlain(v.args, depth + 1, seen) };
-    return String(v);
-  } finally {
-    seen.delete(v);
-  }
+  };
+  return go(v, 0);
 }

@@ -109,6 +109,8 @@ export class ZipReader {
         x += 4 + len;
       }
       if (entries.has(name)) fail(`duplicate entry "${name}"`);
+      // Tensors are sliced by `size`; a stored entry whose two sizes differ would reach into its neighbours.
+      if (e.method === 0 && e.compressedSize !== e.size) fail(`stored entry "${name}" claims ${e.size} bytes but holds ${e.compressedSize}`);
       if (e.localHeaderOffset + 30 + e.compressedSize > cdOffset) fail(`entry "${name}" lies outside the file data area`);
       entries.set(name, e);
       p += 46 + nameLen + extraLen + commentLen;
@@ -131,6 +133,10 @@ export class ZipReader {
   /** The whole (decompressed, CRC-checked) content of a small entry such as a pickle. */
   async readEntry(e: ZipEntry, maxSize: number): Promise<Uint8Array> {
     if (e.size > maxSize) this.fail(`entry "${e.name}" is ${e.size} bytes, more than the ${maxSize} allowed`);
+    // Deflate expands at most 1032:1, so a larger claimed size is a lie; refuse it before allocating the output.
+    if (e.method === 8 && e.size > e.compressedSize * 1032 + 1024) {
+      this.fail(`entry "${e.name}" claims ${e.size} bytes from ${e.compressedSize} compressed bytes, more than deflate can expand`);
+    }
     const { start, end } = await this.dataRange(e);
     const raw = await this.source.read(start, end - start);
     let out: Uint8Array;
