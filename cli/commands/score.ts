@@ -6,6 +6,7 @@ import { initEngine, tensor } from '../../engine/node.ts';
 import { Detector } from '../../models/detector.ts';
 import { formatLoadReport, LoadError } from '../../models/io/index.ts';
 import { fileSource } from '../../models/io/file-source.node.ts';
+import { receptiveField } from '../../models/xlsr/config.ts';
 import { cropPad, CROP_LENGTH } from '../../train/data/crop.ts';
 import { loadAudio } from '../../train/data/decode.ts';
 import { readBytes } from '../../train/data/loader.node.ts';
@@ -83,11 +84,14 @@ export async function run(argv: string[]): Promise<number> {
     throw new UserError(`${values.model}: the back-end has ${detector.backend.config.nOut} outputs; score needs a 2-class (spoof / bona fide) detector`);
   }
 
+  // --crop first tiles any non-empty clip to the crop length, as the reference does, so even a clip shorter than
+  // XLS-R's receptive field is scored; --crop full needs at least one frame.
+  const minSamples = crop === 'first' ? 1 : receptiveField(detector.xlsr.config.convLayers);
   const rows: ScoreRow[] = [];
   const progress = files.length > 1 ? new Progress('score', files.length, 'files') : null;
   try {
     for (const file of files) {
-      const { samples } = await loadAudio(await readBytes(file), file);
+      const { samples } = await loadAudio(await readBytes(file), file, { minSamples });
       const input = crop === 'first' ? cropPad(samples, 'repeat-first') : samples;
       const wav = tensor(input, [1, input.length]);
       try {

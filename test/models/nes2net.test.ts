@@ -151,6 +151,20 @@ describe('Nes2Net invariants', () => {
     expect(await run({ training: false, seed: 6 })).toEqual(e);
   });
 
+  it('train mode: the LA attention dropout (0.1) alone makes the logits depend on the seed', async () => {
+    const g = readGolden('tiny-a');
+    const logits = async (laDropout: number, seed: number) => {
+      const model = Nes2Net.fromHost({ ...nes2netConfig(g), dropout: 0, la: { windowSize: 3, heads: 1, dropout: laDropout } }, hostValues('nes2net', g));
+      const y = await tidy(() => model.forward(upload(g.inputs[0]), { training: true, seed }).logits).data();
+      model.dispose();
+      return Array.from(y);
+    };
+    expect(await logits(0, 5)).toEqual(await logits(0, 6)); // Bottle2neck dropout off: nothing else is random
+    const a = await logits(0.1, 5);
+    expect(await logits(0.1, 5)).toEqual(a);
+    expect(await logits(0.1, 6)).not.toEqual(a);
+  });
+
   it('rejects wrong feature widths and configurations with clear errors', () => {
     const model = Nes2Net.init({ ...NES2NET_LA, inputDim: 64 }, 1);
     expect(() => model.forward(tensor(new Float32Array(2 * 3 * 32), [2, 3, 32]))).toThrow(/features must be \[B, T, 64\]/);

@@ -9,17 +9,20 @@ import { tensor } from '../../engine/node.ts';
 import { run, type ScoreRow } from '../../cli/commands/score.ts';
 import { Detector } from '../../models/detector.ts';
 import { fileSource } from '../../models/io/file-source.node.ts';
-import { CROP_LENGTH, cropPad } from '../../train/data/crop.ts';
+import { CROP_LENGTH } from '../../train/data/crop.ts';
 import { captured, noise, writeWav } from './features-helpers.ts';
 
 const DETECTOR = fileURLToPath(new URL('../fixtures/nes2net/detector-ddp.pth', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'spoofscan-score-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-// Both shorter than the 64,600-sample crop; --crop first runs once on one file (a 64,600-sample forward costs
-// seconds on a CPU adapter), the rest with --crop full.
+// --crop first runs once, on one file (a 64,600-sample forward costs seconds on a CPU adapter); the rest use
+// --crop full.
 const SAMPLES = [noise(4000, 11), noise(9000, 12)];
 const FILES = SAMPLES.map((s, i) => writeWav(dir, `clip${i}.wav`, s));
+// Shorter than XLS-R's 400-sample receptive field: only --crop first (repeat-padding) can score it.
+const TINY = noise(300, 13);
+const TINY_FILE = writeWav(dir, 'tiny.wav', TINY);
 
 /** Detector.score on each input, with the detector opened after the command (run() replaces the engine). */
 async function expected(inputs: Float32Array[]): Promise<{ logits: number[][]; scores: number[] }> {
@@ -64,16 +67,16 @@ describe('spoofscan score', () => {
     expect(rows[0].score).not.toBe(rows[1].score);
   });
 
-  it('--crop first (default) scores the first 64,600 samples, short clips repeat-padded', async () => {
-    const r = await captured(() => run(['--model', DETECTOR, '--json', FILES[0]]));
+  it('--crop first (default) repeat-pads a short clip (even one under 400 samples) to 64,600 samples like numpy.tile', async () => {
+    const r = await captured(() => run(['--model', DETECTOR, '--json', TINY_FILE]));
     expect(r.value).toBe(0);
     const [row] = JSON.parse(r.stdout) as ScoreRow[];
-    expect(row).toMatchObject({ file: FILES[0], samples: 4000, input: CROP_LENGTH, crop: 'first' });
-    const ref = await expected([cropPad(SAMPLES[0], 'repeat-first')]);
+    expect(row).toMatchObject({ file: TINY_FILE, samples: 300, input: CROP_LENGTH, crop: 'first' });
+    // The reference pad(): np.tile(x, n)[:64600], written out here independently of train/data/crop.ts.
+    const tiled = Float32Array.from({ length: CROP_LENGTH }, (_, i) => TINY[i % TINY.length]);
+    const ref = await expected([tiled]);
     expectClose(row.logits, ref.logits[0]);
     expect(row.score).toBe(row.logits[1]);
-    // The crop matters: the repeat-padded clip scores differently from the clip itself.
-    expect(Math.abs(row.score - (await expected([SAMPLES[0]])).scores[0])).toBeGreaterThan(1e-4);
   });
 
   it('table output: header, one row per file with 5 decimals; load report on stderr', async () => {
@@ -94,5 +97,6 @@ describe('spoofscan score', () => {
     await expect(captured(() => run(['--model', DETECTOR, '--crop', 'middle', FILES[0]]))).rejects.toThrow(/--crop must be first or full, not "middle"/);
     await expect(captured(() => run(['--model', DETECTOR]))).rejects.toThrow(/no audio file given/);
     await expect(captured(() => run(['--model', DETECTOR, join(dir, 'absent.wav')]))).rejects.toThrow(/absent\.wav: file not found/);
+    await expect(captured(() => run(['--model', DETECTOR, '--crop', 'full', TINY_FILE]))).rejects.toThrow(/tiny\.wav: too short: 300 samples/);
   });
 });

@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { backward, getEngine, initEngine, noGrad, randn, requiresGrad, tensor, tidy, type Tensor } from '../../engine/node.ts';
 import { mul, sum } from '../../kernels/index.ts';
 import { rngHash, rngUniform } from '../../kernels/rng.ts';
-import { XLSR_TINY } from '../../models/io/names.ts';
+import { countParams, XLSR_TINY, xlsrParams } from '../../models/io/names.ts';
 import {
   blockLengths,
   frameCount,
@@ -13,6 +13,7 @@ import {
   randomParams,
   receptiveField,
   XLSR_PRESETS,
+  xlsrPreset,
   XlsrModel,
   XlsrParams,
   type XlsrConfig,
@@ -42,6 +43,32 @@ describe('frame geometry (model-xlsr.md §2)', () => {
     for (const [L, T] of table) expect(frameCount(L, STANDARD), `L=${L}`).toBe(T);
     expect(blockLengths(64600, STANDARD)).toEqual([12919, 6459, 3229, 1614, 806, 403, 201]);
     expect(blockLengths(4000, STANDARD)).toEqual([799, 399, 199, 99, 49, 24, 12]);
+  });
+});
+
+describe('presets', () => {
+  it('xlsr-300m / xlsr-1b / xlsr-2b / tiny: sizes of model-xlsr.md §1, §9 and backbone parameter counts', () => {
+    const shape = (c: XlsrConfig) => [c.layers, c.dModel, c.ffnDim, c.heads, c.posConvKernel, c.posConvGroups, c.convLayers[0][0]];
+    expect(Object.keys(XLSR_PRESETS)).toEqual(['xlsr-300m', 'xlsr-1b', 'xlsr-2b', 'tiny']);
+    expect(shape(xlsrPreset('xlsr-300m'))).toEqual([24, 1024, 4096, 16, 128, 16, 512]);
+    expect(shape(xlsrPreset('xlsr-1b'))).toEqual([48, 1280, 5120, 16, 128, 16, 512]);
+    expect(shape(xlsrPreset('xlsr-2b'))).toEqual([48, 1920, 7680, 16, 128, 16, 512]);
+    expect(shape(xlsrPreset('tiny'))).toEqual([2, 64, 128, 4, 16, 4, 32]);
+    for (const name of Object.keys(XLSR_PRESETS)) {
+      const c = xlsrPreset(name);
+      // layer-norm extractor with biases, pre-LN, no regularisation unless a checkpoint or the caller sets it
+      expect(c, name).toMatchObject({ convBias: true, layerNormEps: 1e-5, dropout: 0, attentionDropout: 0, layerdrop: 0, featureGradMult: 1 });
+      expect(c.convLayers.map(([, k, s]) => [k, s]), name).toEqual([[10, 5], [3, 2], [3, 2], [3, 2], [3, 2], [2, 2], [2, 2]]);
+    }
+    const count = (name: string) => countParams(xlsrParams(xlsrPreset(name)));
+    expect(count('xlsr-300m')).toBe(315_437_696);
+    expect(count('xlsr-1b')).toBe(962_496_128);
+    expect(count('xlsr-2b')).toBe(2_159_257_728);
+    expect(count('tiny')).toBe(103_088);
+    expect(() => xlsrPreset('xlsr-600m')).toThrow(/unknown XLS-R preset 'xlsr-600m' \(known: xlsr-300m, xlsr-1b, xlsr-2b, tiny\)/);
+    // a copy: changing it does not change the preset
+    xlsrPreset('tiny').layers = 7;
+    expect(xlsrPreset('tiny').layers).toBe(2);
   });
 });
 

@@ -1,0 +1,87 @@
+// A whole API-tracing model, waveform → class probabilities, as one object (model-nes2net-la.md §12): XLS-R
+// followed by either the reference head (raw outputs of every XLS-R layer → MHA → mean → SELU MLP) or the
+// Nes2Net-LA tracer (the back-end with an N-class head on XLS-R's final features). Train/eval modes reach both
+// parts and backward runs end to end, like the detector.
+import { noGrad, tidy, type Tensor } from '../../engine/index.ts';
+import type { ByteSource } from '../io/byte-source.ts';
+import { loadWeights, type LoadedWeights, type LoadOptions } from '../io/load.ts';
+import { Nes2Net } from '../nes2net/nes2net.ts';
+import { XlsrModel } from '../xlsr/model.ts';
+import { paramsFromWeights } from '../xlsr/params.ts';
+import { DEFAULT_OPEN_SET_THRESHOLD, openSetDecisions, type TracePrediction } from './open-set.ts';
+import { ReferenceTracer } from './reference.ts';
+
+export interface TracingForwardOptions {
+  /** Train mode: XLS-R dropouts/layerdrop, and for the Nes2Net head BatchNorm batch statistics and dropout. */
+  training?: boolean;
+  seed?: number;
+  step?: number;
+}
+
+export class TracingModel {
+  constructor(
+    readonly xlsr: XlsrModel,
+    readonly head: ReferenceTracer | Nes2Net,
+  ) {
+    const width = head instanceof ReferenceTracer ? head.dModel : head.config.inputDim;
+    if (width !== xlsr.config.dModel) throw new Error(`TracingModel: XLS-R width ${xlsr.config.dModel} does not match the head input ${width}`);
+  }
+
+  /** Seen classes (the "unseen" label is this number). */
+  get classes(): number {
+    return this.head instanceof ReferenceTracer ? this.head.config.classes : this.head.config.nOut;
+  }
+
+  /** From loaded weights: arch 'xlsr-tracer' (reference head) or 'xlsr-nes2net' (Nes2Net-LA tracer, N outputs). */
+  static async load(weights: LoadedWeights): Promise<TracingModel> {
+    const arch = weights.config.arch;
+    if (arch === 'xlsr') throw new Error(`${weights.file}: holds only XLS-R; a tracing model needs a tracing head (reference tracer or Nes2Net)`);
+    const head = arch === 'xlsr-tracer' ? await ReferenceTracer.load(weights) : await Nes2Net.load(weights);
+    try {
+      return new TracingModel(new XlsrModel(await paramsFromWeights(weights)).freeze('none'), head);
+    } catch (e) {
+      head.dispose();
+      throw e;
+    }
+  }
+
+  /** Opens any checkpoint models/io reads; the load report is in `weights.report`. */
+  static async open(source: ByteSource, opts: LoadOptions = {}): Promise<{ model: TracingModel; weights: LoadedWeights }> {
+    const weights = await loadWeights(source, opts);
+    return { model: await TracingModel.load(weights), weights };
+  }
+
+  /** Waveforms [B, L] (raw 16 kHz samples, no normalisation) → logits [B, classes]. */
+  forward(wav: Tensor, opts: TracingForwardOptions = {}): Tensor {
+    const { training = false, seed = 0, step = 0 } = opts;
+    const head = this.head;
+    return tidy(() => {
+      if (head instanceof ReferenceTracer) {
+        // Every layer's raw output; a layer skipped by layerdrop contributes its input (model-nes2net-la.md §12).
+        const { layers } = this.xlsr.forward(wav, { training, seed, step, outputLayers: true });
+        return head.forward(layers!).logits;
+      }
+      const { x } = this.xlsr.forward(wav, { training, seed, step });
+      return head.forward(x, { training, seed, step }).logits;
+    });
+  }
+
+  /** Eval-mode probabilities and open-set decisions (no graph recorded). */
+  async predict(wav: Tensor, threshold = DEFAULT_OPEN_SET_THRESHOLD): Promise<TracePrediction[]> {
+    const logits = noGrad(() => this.forward(wav));
+    try {
+      return openSetDecisions(await logits.data(), this.classes, threshold);
+    } finally {
+      logits.dispose();
+    }
+  }
+
+  trainable(): Tensor[] {
+    return [...this.xlsr.trainable(), ...this.head.params.trainable()];
+  }
+
+  dispose(): void {
+    this.xlsr.dispose();
+    this.head.dispose();
+  }
+}
