@@ -1,5 +1,5 @@
 // A tiny static file server for the smoke page (used by web/serve.mjs and test/browser/).
-// Serves GET/HEAD for files under `root` only; everything else is 404/405.
+// Serves GET/HEAD (and single byte ranges) for files under `root` only; everything else is 404/405.
 import { createServer } from 'node:http';
 import { readFile, stat } from 'node:fs/promises';
 import { extname, join, resolve, sep } from 'node:path';
@@ -42,7 +42,21 @@ export async function startStaticServer(root, { host = '127.0.0.1', port = 0 } =
       if (file && (await stat(file)).isDirectory()) file = join(file, 'index.html');
       if (!file) throw new Error('outside root');
       const body = await readFile(file);
-      res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream', 'cache-control': 'no-store' });
+      const headers = { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream', 'cache-control': 'no-store', 'accept-ranges': 'bytes' };
+      // Single byte ranges (models/io's urlSource reads weight files lazily this way).
+      const range = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
+      if (range) {
+        const start = Number(range[1]);
+        const end = Math.min(range[2] === '' ? body.length - 1 : Number(range[2]), body.length - 1);
+        if (start > end) {
+          res.writeHead(416, { 'content-range': `bytes */${body.length}` }).end();
+          return;
+        }
+        res.writeHead(206, { ...headers, 'content-range': `bytes ${start}-${end}/${body.length}` });
+        res.end(req.method === 'HEAD' ? undefined : body.subarray(start, end + 1));
+        return;
+      }
+      res.writeHead(200, headers);
       res.end(req.method === 'HEAD' ? undefined : body);
     } catch {
       res.writeHead(404, { 'content-type': 'text/plain' }).end(`not found: ${req.url}\n`);

@@ -1,6 +1,7 @@
-// The audio pipeline (decode WAV/FLAC/MP3, mix to mono, resample to 16 kHz, seeded RawBoost) runs from the
-// same code in headless Chromium and gives exactly what it gives in Node.
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+// The data side of the browser: the audio pipeline (decode WAV/FLAC/MP3, mix to mono, resample to 16 kHz,
+// seeded RawBoost) and weight files (safetensors and PyTorch zip read lazily over HTTP Range requests and
+// from a Blob) run from the same code in headless Chromium and give what they give in Node.
+import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';
@@ -9,10 +10,13 @@ import type { Browser } from 'playwright-core';
 import { nodeOnlyGuard } from '../../web/build.mjs';
 import { startStaticServer, type StaticServer } from '../../web/static-server.mjs';
 import { runDataCheck, type DataCheckResult } from '../../web/data-check.ts';
+import { summariseCheckpoint, type IoCheckTensor } from '../../web/io-check.ts';
+import { fileSource } from '../../models/io/file-source.node.ts';
 import { buildWav } from '../data/helpers.ts';
 import { launchChromium, recordPageProblems } from './chromium.ts';
 
 const REPO = new URL('../../', import.meta.url).pathname;
+const WEIGHT_FILES = ['test/fixtures/io/hf/model.safetensors', 'test/fixtures/io/hf/pytorch_model.bin'];
 
 let workDir = '';
 let server: StaticServer | null = null;
@@ -22,8 +26,8 @@ let files: { name: string; bytes: Uint8Array }[] = [];
 beforeAll(async () => {
   workDir = await mkdtemp(join(tmpdir(), 'spoofscan-data-'));
   await build({
-    entryPoints: [join(REPO, 'web/data-check.ts')],
-    outfile: join(workDir, 'data-check.js'),
+    entryPoints: [join(REPO, 'web/data-check.ts'), join(REPO, 'web/io-check.ts')],
+    outdir: workDir,
     bundle: true,
     format: 'esm',
     platform: 'browser',
@@ -33,8 +37,9 @@ beforeAll(async () => {
   });
   await writeFile(
     join(workDir, 'index.html'),
-    `<!doctype html><title>data check</title><link rel="icon" href="data:,"><script type="module">import { runDataCheck } from './data-check.js'; window.runDataCheck = runDataCheck;</script>`,
+    `<!doctype html><title>data check</title><link rel="icon" href="data:,"><script type="module">import { runDataCheck } from './data-check.js'; import { runIoCheck } from './io-check.js'; Object.assign(window, { runDataCheck, runIoCheck });</script>`,
   );
+  for (const f of WEIGHT_FILES) await copyFile(join(REPO, f), join(workDir, f.split('/').pop()!));
   server = await startStaticServer(workDir, { host: '127.0.0.1', port: 0 });
   browser = await launchChromium();
   // A 22.05 kHz stereo 24-bit WAV (resampled), a FLAC of the mini corpus, and a stereo MP3.
@@ -77,5 +82,38 @@ describe('audio pipeline in headless Chromium', () => {
       // RawBoost changed the signal (the comparison above is not of two copies of the input)
       expect(node[i].boosted.some((v, j) => v !== node[i].samples[j])).toBe(true);
     }
+  });
+
+  it('reads weight files lazily over HTTP Range requests and from a Blob, as Node reads them from disk', async () => {
+    const tab = await browser!.newPage();
+    const problems = recordPageProblems(tab);
+    await tab.goto(server!.url);
+    await tab.waitForFunction(() => 'runIoCheck' in window, undefined, { timeout: 30_000 });
+    const ranged: string[] = [];
+    tab.on('request', (r) => {
+      const range = r.headers()['range'];
+      if (range) ranged.push(`${r.url().split('/').pop()} ${range}`);
+    });
+    for (const f of WEIGHT_FILES) {
+      const src = await fileSource(join(REPO, f));
+      let node: IoCheckTensor[];
+      try {
+        node = await summariseCheckpoint(src);
+      } finally {
+        await src.close();
+      }
+      const base = f.split('/').pop()!;
+      const page = (await tab.evaluate(async (url) => {
+        const run = (window as unknown as { runIoCheck: (u: string) => Promise<{ range: IoCheckTensor[]; blob: IoCheckTensor[]; size: number }> }).runIoCheck;
+        return run(url);
+      }, `${server!.url.replace(/\/$/, '')}/${base}`)) as { range: IoCheckTensor[]; blob: IoCheckTensor[]; size: number };
+      expect(node.length, f).toBeGreaterThan(10);
+      expect(page.size).toBe((await readFile(join(REPO, f))).length);
+      expect(page.range, `${f} over Range requests`).toEqual(node);
+      expect(page.blob, `${f} from a Blob`).toEqual(node);
+    }
+    // lazily: a header read, then one request per tensor, never the whole file at once
+    for (const f of WEIGHT_FILES) expect(ranged.filter((r) => r.startsWith(f.split('/').pop()!)).length, f).toBeGreaterThan(10);
+    expect(problems, problems.join('\n')).toEqual([]);
   });
 });
