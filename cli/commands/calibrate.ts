@@ -16,7 +16,7 @@ import {
   sortedScores,
   type DetectionScoreFile,
 } from '../../train/metrics/index.ts';
-import { fileLines, flagString, parseFlags, readCalibration, readProtocol } from './eval.ts';
+import { fileLines, flagString, parseFlags, readCalibration, readProtocol, warnIfLarge } from './eval.ts';
 
 export const summary = 'fit a logistic-regression score calibration on dev scores; write it and/or calibrated scores';
 
@@ -139,6 +139,7 @@ function calibrate(flags: Map<string, string | true>): number {
     if (!scoresPath) throw new UserError('--scores FILE is required to fit (see spoofscan calibrate --help)');
     if (flags.has('apply') && !writePath) throw new UserError('--apply needs --write-scores FILE');
     const pri = parsePrior(flagString(flags, 'prior') ?? '0.5');
+    warnIfLarge(scoresPath);
     const scores = parseDetectionScores(fileLines(scoresPath), scoresPath);
     const protocol = protocolPath ? readProtocol(protocolPath) : null;
     const set = buildDetectionSet(scores, protocol, { subset: flagString(flags, 'subset') });

@@ -2,8 +2,9 @@
 // conventions, Cllr, per-attack breakdown) or tracing metrics from a score file and a protocol.
 // The metrics themselves live in train/metrics/ (pure TypeScript); this file only reads files and prints.
 
-import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { getHeapStatistics } from 'node:v8';
 import { UserError } from '../errors.ts';
 import {
   MULTIAPI_UNSEEN_GROUPS,
@@ -170,6 +171,36 @@ export function unseenGroups(flags: Map<string, string | true>): string[] | unde
   return names;
 }
 
+/**
+ * Heap bytes needed per byte of score file, measured on a 10-million-line MultiAPI-style score file with its
+ * list (334 MB; the default ≈ 4 GB heap ran out, 12 GB worked): ids, protocol records and the id maps.
+ */
+const HEAP_PER_SCORE_BYTE = 14;
+
+/** A warning when the score file is probably too large for the heap, else null (V8 cannot recover from OOM). */
+export function memoryWarning(scoreFileBytes: number, heapLimitBytes: number): string | null {
+  const need = scoreFileBytes * HEAP_PER_SCORE_BYTE;
+  if (need <= 0.8 * heapLimitBytes) return null;
+  const mb = Math.ceil((1.5 * need) / 2 ** 30) * 1024; // with headroom for garbage
+  return (
+    `warning: a ${Math.round(scoreFileBytes / 2 ** 20)} MB score file needs about ${Math.round(need / 2 ** 30)} GB of JavaScript heap, ` +
+    `more than this Node process may use (${(heapLimitBytes / 2 ** 30).toFixed(1)} GB); if it runs out of memory, ` +
+    `rerun with NODE_OPTIONS=--max-old-space-size=${mb}`
+  );
+}
+
+/** Prints memoryWarning for a score file on stderr (before reading it). */
+export function warnIfLarge(scoresPath: string): void {
+  let size = 0;
+  try {
+    size = statSync(scoresPath).size;
+  } catch {
+    return; // the reader reports unreadable files
+  }
+  const w = memoryWarning(size, getHeapStatistics().heap_size_limit);
+  if (w) console.error(w);
+}
+
 function asUserError(e: unknown): never {
   if (e instanceof MetricsInputError) throw new UserError(e.message);
   throw e;
@@ -178,6 +209,7 @@ function asUserError(e: unknown): never {
 // ---------------------------------------------------------------------------------------------
 
 function evalDetect(flags: Map<string, string | true>, scoresPath: string, protocolPath: string | undefined): number {
+  warnIfLarge(scoresPath);
   const scores = parseDetectionScores(fileLines(scoresPath), scoresPath);
   const protocol = protocolPath ? readProtocol(protocolPath) : null;
   const subset = flagString(flags, 'subset');
@@ -225,6 +257,7 @@ function evalTrace(flags: Map<string, string | true>, scoresPath: string, protoc
   for (const f of ['calibration', 'subset', 'unseen', 'unseen-groups']) {
     if (flags.has(f)) throw new UserError(`--${f} applies to --task detect only`);
   }
+  warnIfLarge(scoresPath);
   const scores = parseTracingScores(fileLines(scoresPath), scoresPath);
   const protocol = readProtocol(protocolPath);
   const set = buildTracingSet(scores, protocol);

@@ -4,6 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { memoryWarning } from '../../cli/commands/eval.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const dir = mkdtempSync(join(tmpdir(), 'spoofscan-metrics-'));
@@ -123,6 +124,14 @@ describe('spoofscan eval (detection)', () => {
     r = cli('eval', '--scores', scores, '--bogus');
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/Unknown option '--bogus'/);
+  });
+
+  it('warns before reading a score file too large for the heap (V8 cannot recover from running out)', () => {
+    const GB = 2 ** 30;
+    expect(memoryWarning(40 * 2 ** 20, 4 * GB)).toBeNull(); // ~1.2 M trials: fine
+    const w = memoryWarning(334 * 2 ** 20, 4 * GB); // the measured 10 M-trial file that ran out at 4 GB
+    expect(w).toMatch(/334 MB score file needs about 5 GB .*4\.0 GB.*NODE_OPTIONS=--max-old-space-size=7168/);
+    expect(memoryWarning(334 * 2 ** 20, 12 * GB)).toBeNull();
   });
 
   it('--help', () => {

@@ -1,13 +1,16 @@
 // Protocol and score-file readers, id matching, and their error messages.
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   MetricsInputError,
   buildDetectionSet,
   buildTracingSet,
+  parentDirName,
   parseDetectionScores,
   parseProtocol,
   parseTracingScores,
   splitLines,
+  tailKey,
   type Protocol,
 } from '../../train/metrics/index.ts';
 
@@ -95,6 +98,14 @@ describe('protocol formats (data.md §3)', () => {
       ['my dir/a.wav', 'speakers'],
       ['x/b.wav', 'espeak-ng'],
     ]);
+  });
+
+  it('native lists: the group column is optional per line (data.md §3.6), else the parent directory', () => {
+    for (const text of ['a/x.wav\tbonafide\na/y.wav\tspoof\tA01\nb/z.wav\tspoof\n', 'a/y.wav\tspoof\tA01\na/x.wav\tbonafide\nb/z.wav\tspoof\n']) {
+      const p = proto(text);
+      const byId = Object.fromEntries(p.trials.map((t) => [t.id, [t.label, t.group]]));
+      expect(byId).toEqual({ 'a/x.wav': ['bonafide', 'a'], 'a/y.wav': ['spoof', 'A01'], 'b/z.wav': ['spoof', 'b'] });
+    }
   });
 
   it('tracing lists: integer class labels', () => {
@@ -197,6 +208,35 @@ describe('joining scores with a protocol', () => {
     const set = buildDetectionSet(det('release_in_the_wild/1.wav 3\nrelease_in_the_wild/0.wav -3\n'), p);
     expect(set.mode).toBe('path-tail');
     expect(Array.from(set.bonafide)).toEqual([3]);
+  });
+
+  it('two score lines whose tails collapse onto one protocol trial are not matched by that tail', () => {
+    const p = proto('x.wav spoof\ny.wav bonafide\n');
+    const msg = errorOf(() => buildDetectionSet(det('d1/x.wav 0.1\nd2/x.wav 0.2\nd/y.wav 0.9\n'), p));
+    expect(msg).toContain('3 of 3 score line(s) have an id that is not in the protocol');
+  });
+
+  it('tail keys and parent directories equal the definition: path components split on / or \\, empty and . parts dropped', () => {
+    const parts = (id: string) => id.split(/[\\/]+/).filter((x) => x !== '' && x !== '.');
+    const ref = (id: string, m: number, stripExt: boolean) => {
+      const t = parts(id).slice(-m);
+      if (stripExt && t.length > 0) {
+        const dot = t[t.length - 1].lastIndexOf('.');
+        if (dot > 0) t[t.length - 1] = t[t.length - 1].slice(0, dot);
+      }
+      return t.join('/');
+    };
+    const piece = fc.constantFrom('a', 'bc', '.', '..', 'x.wav', 'LA_E_1.flac', '.hidden', 'd.e.f', '');
+    const sep = fc.constantFrom('/', '\\', '//', '/./');
+    const id = fc.array(fc.tuple(piece, sep), { maxLength: 6 }).chain((xs) => piece.map((last) => xs.map(([p, s]) => p + s).join('') + last));
+    fc.assert(
+      fc.property(id, fc.integer({ min: 1, max: 4 }), fc.boolean(), (x, m, stripExt) => {
+        expect(tailKey(x, m, stripExt)).toBe(ref(x, m, stripExt));
+        const ps = parts(x);
+        expect(parentDirName(x)).toBe(ps.length >= 2 ? ps[ps.length - 2] : undefined);
+      }),
+      { seed: 8, numRuns: 3000 },
+    );
   });
 
   it('mismatch in both directions: counts and first offending lines of both files', () => {

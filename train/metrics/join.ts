@@ -4,12 +4,13 @@
 //   exact           the ids as written
 //   path-tail       the last m path components, m = the fewest components of any id on either side
 //   path-tail-stem  the same, with the file extension of the last component removed
-// A mode whose keys are not unique on either side is not used. Pure TypeScript.
+// A mode whose keys are not unique among the protocol ids, or that maps two score lines onto one
+// protocol trial, is not used. Pure TypeScript.
 
 import { MetricsInputError, quoteFirst, quoteLine } from './errors.ts';
 import type { DetectionLabel, Protocol } from './protocol-labels.ts';
 import type { DetectionScoreFile, TracingScoreFile } from './score-file.ts';
-import { pathParts } from './text.ts';
+import { countPathParts, lastPathParts } from './text.ts';
 
 export type MatchMode = 'exact' | 'path-tail' | 'path-tail-stem' | 'score-file-labels';
 
@@ -23,29 +24,39 @@ export interface IdJoin {
   excluded: number;
 }
 
-function stem(name: string): string {
-  const dot = name.lastIndexOf('.');
-  return dot > 0 ? name.slice(0, dot) : name;
-}
-
-function keyFn(mode: MatchMode, m: number): (id: string) => string {
-  if (mode === 'exact') return (id) => id;
-  return (id) => {
-    const parts = pathParts(id).slice(-m);
-    if (mode === 'path-tail-stem' && parts.length > 0) parts[parts.length - 1] = stem(parts[parts.length - 1]);
-    return parts.join('/');
-  };
-}
-
-/** Map key → index, or null when two entries share a key. */
-function uniqueIndex(ids: readonly string[], key: (id: string) => string): Map<string, number> | null {
-  const map = new Map<string, number>();
-  for (let i = 0; i < ids.length; i++) {
-    const k = key(ids[i]);
-    if (map.has(k)) return null;
-    map.set(k, i);
+/**
+ * The last m path components joined by `/` (`pathParts(id).slice(-m).join('/')`), optionally without the
+ * extension of the last one. Scans from the end, so it costs O(length of the tail) per id; a tail with
+ * plain single `/` separators (the usual case) is returned as one slice of the id.
+ */
+export function tailKey(id: string, m: number, stripExt: boolean): string {
+  const parts = lastPathParts(id, m);
+  if (parts.length === 0) return '';
+  const [lastStart, lastEnd0] = parts[0];
+  let lastEnd = lastEnd0;
+  if (stripExt) {
+    const dot = id.lastIndexOf('.', lastEnd - 1);
+    if (dot > lastStart) lastEnd = dot;
   }
-  return map;
+  // one slice when the components are separated by single '/' and nothing else lies between them
+  let plain = true;
+  for (let k = 1; k < parts.length && plain; k++) plain = parts[k][1] + 1 === parts[k - 1][0] && id.charCodeAt(parts[k][1]) === 47;
+  if (plain) return id.slice(parts[parts.length - 1][0], lastEnd);
+  const out: string[] = [];
+  for (let k = parts.length - 1; k >= 1; k--) out.push(id.slice(parts[k][0], parts[k][1]));
+  out.push(id.slice(lastStart, lastEnd));
+  return out.join('/');
+}
+
+/** Map key → index over all ids, or null as soon as two ids share a key. */
+function uniqueKeys(ids: readonly string[], m: number, stripExt: boolean): Map<string, number> | null {
+  const index = new Map<string, number>();
+  for (let i = 0; i < ids.length; i++) {
+    const k = tailKey(ids[i], m, stripExt);
+    if (index.has(k)) return null;
+    index.set(k, i);
+  }
+  return index;
 }
 
 /**
@@ -61,34 +72,48 @@ export function joinIds(
   include: (p: number) => boolean = () => true,
   hint = '',
 ): IdJoin {
-  const protoMap = uniqueIndex(protoIds, (id) => id);
-  if (!protoMap) throw new Error('protocol ids must be unique (checked by the reader)');
-  const exact = new Int32Array(scoreIds.length);
+  let exact: Int32Array;
   let exactHits = 0;
-  for (let i = 0; i < scoreIds.length; i++) {
-    const p = protoMap.get(scoreIds[i]);
-    exact[i] = p === undefined ? -2 : p;
-    if (p !== undefined) exactHits++;
+  {
+    const protoMap = new Map<string, number>();
+    for (let p = 0; p < protoIds.length; p++) {
+      if (protoMap.has(protoIds[p])) throw new Error('protocol ids must be unique (checked by the reader)');
+      protoMap.set(protoIds[p], p);
+    }
+    exact = new Int32Array(scoreIds.length);
+    for (let i = 0; i < scoreIds.length; i++) {
+      const p = protoMap.get(scoreIds[i]);
+      exact[i] = p === undefined ? -2 : p;
+      if (p !== undefined) exactHits++;
+    }
   }
   let mode: MatchMode = 'exact';
   let idx = exact;
   let hits = exactHits;
-  if (exactHits < scoreIds.length || exactHits < protoIds.length) {
+  const complete = () => hits === scoreIds.length && hits === protoIds.length;
+  if (!complete()) {
     let m = Infinity;
-    for (const id of scoreIds) m = Math.min(m, Math.max(1, pathParts(id).length));
-    for (const id of protoIds) m = Math.min(m, Math.max(1, pathParts(id).length));
+    for (const id of scoreIds) m = Math.min(m, Math.max(1, countPathParts(id)));
+    for (const id of protoIds) m = Math.min(m, Math.max(1, countPathParts(id)));
     for (const mode2 of ['path-tail', 'path-tail-stem'] as const) {
-      const key = keyFn(mode2, m);
-      const pm = uniqueIndex(protoIds, key);
-      if (!pm || !uniqueIndex(scoreIds, key)) continue;
+      if (complete()) break;
+      const stripExt = mode2 === 'path-tail-stem';
+      const proto = uniqueKeys(protoIds, m, stripExt);
+      if (!proto) continue;
+      // two score lines may not collapse onto one protocol trial (e.g. one file name in two API folders)
+      const claimed = new Uint8Array(protoIds.length);
       const cand = new Int32Array(scoreIds.length);
       let h = 0;
-      for (let i = 0; i < scoreIds.length; i++) {
-        const p = pm.get(key(scoreIds[i]));
+      let collapsed = false;
+      for (let i = 0; i < scoreIds.length && !collapsed; i++) {
+        const p = proto.get(tailKey(scoreIds[i], m, stripExt));
         cand[i] = p === undefined ? -2 : p;
-        if (p !== undefined) h++;
+        if (p === undefined) continue;
+        if (claimed[p]) collapsed = true;
+        claimed[p] = 1;
+        h++;
       }
-      if (h > hits) {
+      if (!collapsed && h > hits) {
         hits = h;
         idx = cand;
         mode = mode2;

@@ -11,11 +11,12 @@
 //   list             <id or path> <label>; group = parent directory of the path (MultiAPI-Spoof lists,
 //                    ASVspoof 5 keys `filename<TAB>cm-label`, plain `id label` lists)
 //   list-with-group  <id or path> <label> <group> (spoofscan native lists, tab separated)
+//   (both list formats accept 2 or 3 columns on any line: the group column is optional per line)
 // Labels: bona-fide, bonafide, genuine, real → bonafide; spoof, fake, spoofed → spoof (any case);
 // a non-negative integer is a tracing class index.
 
 import { MetricsInputError, quoteFirst, quoteLine } from './errors.ts';
-import { isBlankOrComment, parentDirName, parseIndex, splitFields } from './text.ts';
+import { interner, isBlankOrComment, parentDirName, parseIndex, splitFields } from './text.ts';
 
 export type DetectionLabel = 'bonafide' | 'spoof';
 
@@ -99,6 +100,8 @@ export function splitCsv(line: string): string[] {
 interface Layout {
   format: ProtocolFormat;
   columns: number;
+  /** other column counts accepted on later lines (lists: the group column is optional per line) */
+  alsoColumns?: number[];
   id: number;
   key: number;
   group?: number;
@@ -112,8 +115,9 @@ const LAYOUTS: Layout[] = [
   { format: 'asvspoof2021-la', columns: 8, id: 1, key: 5, group: 4, subset: 7, codec: 2, speaker: 0 },
   { format: 'asvspoof2021-df', columns: 13, id: 1, key: 5, group: 4, subset: 7, codec: 2, speaker: 0 },
   { format: 'asvspoof5', columns: 10, id: 1, key: 8, group: 7, codec: 3, speaker: 0 },
-  { format: 'list', columns: 2, id: 0, key: 1 },
-  { format: 'list-with-group', columns: 3, id: 0, key: 1, group: 2 },
+  // lists: `<path> <label> [<group>]`, the group optional per line (data.md §3.6); none → parent directory
+  { format: 'list', columns: 2, alsoColumns: [3], id: 0, key: 1, group: 2 },
+  { format: 'list-with-group', columns: 3, alsoColumns: [2], id: 0, key: 1, group: 2 },
 ];
 
 function detectLayout(f: string[]): Layout | null {
@@ -136,6 +140,7 @@ export function parseProtocol(lines: Iterable<string>, source: string): Protocol
   let layout: Layout | null = null;
   let csv: { file: number; label: number; speaker: number; columns: number } | null = null;
   const trials: ProtocolTrial[] = [];
+  const intern = interner();
   const badLabel: string[] = [];
   const badColumns: string[] = [];
   let nBadLabel = 0;
@@ -195,7 +200,7 @@ export function parseProtocol(lines: Iterable<string>, source: string): Protocol
     }
     const l = layout!;
     const f = splitFields(line);
-    if (f.length !== l.columns) {
+    if (f.length !== l.columns && !l.alsoColumns?.includes(f.length)) {
       nBadColumns++;
       if (badColumns.length < 5) badColumns.push(`${source}:${lineNo} ${quoteLine(line)} (${f.length} columns)`);
       continue;
@@ -207,16 +212,16 @@ export function parseProtocol(lines: Iterable<string>, source: string): Protocol
       continue;
     }
     const t: ProtocolTrial = { id: f[l.id], label: lab, line: lineNo };
-    if (l.group !== undefined) {
+    if (l.group !== undefined && l.group < f.length) {
       const g = f[l.group];
-      if (g !== '-' && g !== '' && g.toLowerCase() !== 'bonafide') t.group = g;
+      if (g !== '-' && g !== '' && g.toLowerCase() !== 'bonafide') t.group = intern(g);
     } else {
       const g = parentDirName(f[l.id]);
-      if (g !== undefined) t.group = g;
+      if (g !== undefined) t.group = intern(g);
     }
-    if (l.subset !== undefined) t.subset = f[l.subset];
-    if (l.codec !== undefined) t.codec = f[l.codec];
-    if (l.speaker !== undefined) t.speaker = f[l.speaker];
+    if (l.subset !== undefined) t.subset = intern(f[l.subset]);
+    if (l.codec !== undefined) t.codec = intern(f[l.codec]);
+    if (l.speaker !== undefined) t.speaker = intern(f[l.speaker]);
     trials.push(t);
   }
   const problems: string[] = [];

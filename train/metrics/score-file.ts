@@ -11,7 +11,7 @@
 
 import { MetricsInputError, quoteFirst, quoteLine } from './errors.ts';
 import { findDuplicates, parseDetectionLabel, type DetectionLabel } from './protocol-labels.ts';
-import { isBlankOrComment, parentDirName, parseFiniteNumber, parseIndex, splitFields } from './text.ts';
+import { interner, isBlankOrComment, parentDirName, parseFiniteNumber, parseIndex, splitFields } from './text.ts';
 
 export interface DetectionScoreFile {
   source: string;
@@ -69,6 +69,7 @@ export function parseDetectionScores(
   const labels: (DetectionLabel | undefined)[] = [];
   const groups: (string | undefined)[] = [];
   const rest: string[] | null = opts.keepRest ? [] : null;
+  const intern = interner();
   let nUnlabelled = 0;
   const unlabelled: string[] = [];
   let scoreType: string | null = null;
@@ -125,7 +126,7 @@ export function parseDetectionScores(
       if (unlabelled.length < 5) unlabelled.push(`${source}:${lineNo} ${quoteLine(line)}`);
     }
     labels.push(label);
-    groups.push(group);
+    groups.push(intern(group));
     if (rest) rest.push(asv19 ? `${f[2]}\t${f[1]}` : f.slice(2).join('\t'));
   }
   const problems: string[] = [];

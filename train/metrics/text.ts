@@ -52,8 +52,48 @@ export function pathParts(path: string): string[] {
   return path.split(/[\\/]+/).filter((p) => p !== '' && p !== '.');
 }
 
+function isSep(ch: number): boolean {
+  return ch === 47 /* / */ || ch === 92 /* \\ */;
+}
+
+/**
+ * [start, end) of the last m components of `pathParts(path)`, last component first. Scans from the end
+ * and allocates no strings: readers call it once per line of files with millions of lines.
+ */
+export function lastPathParts(path: string, m: number): [number, number][] {
+  const parts: [number, number][] = [];
+  let i = path.length;
+  while (i > 0 && parts.length < m) {
+    while (i > 0 && isSep(path.charCodeAt(i - 1))) i--;
+    const end = i;
+    while (i > 0 && !isSep(path.charCodeAt(i - 1))) i--;
+    if (end > i && !(end - i === 1 && path.charCodeAt(i) === 46)) parts.push([i, end]);
+  }
+  return parts;
+}
+
+/** `pathParts(path).length` without allocating. */
+export function countPathParts(path: string): number {
+  return lastPathParts(path, Infinity).length;
+}
+
 /** Name of the parent directory of a path (MultiAPI-Spoof API group), or undefined for a bare name. */
 export function parentDirName(path: string): string | undefined {
-  const parts = pathParts(path);
-  return parts.length >= 2 ? parts[parts.length - 2] : undefined;
+  const parts = lastPathParts(path, 2);
+  return parts.length === 2 ? path.slice(parts[1][0], parts[1][1]) : undefined;
+}
+
+/**
+ * Returns one shared string per distinct value: group names repeat on millions of lines, and keeping
+ * one copy each saves hundreds of MB on large score files.
+ */
+export function interner(): (s: string | undefined) => string | undefined {
+  const seen = new Map<string, string>();
+  return (s) => {
+    if (s === undefined) return undefined;
+    const t = seen.get(s);
+    if (t !== undefined) return t;
+    seen.set(s, s);
+    return s;
+  };
 }
