@@ -2,19 +2,21 @@
 // conv) with the implicit-GEMM conv1d kernels and the im2col + matmul baseline side by side,
 // forward and forward+backward: ms, GFLOP/s, ratio, peak pool memory, and a cross-check of the two.
 import { parseArgs } from 'node:util';
-import { fileURLToPath } from 'node:url';
-import { adapterChoiceFromEnv, backward, initEngine, randn, requiresGrad, tidy, type AdapterChoice, type Engine, type Tensor } from '../engine/node.ts';
+import { backward, randn, requiresGrad, tidy, type Engine } from '../engine/node.ts';
 import { conv1d, conv1dGeometry, conv1dTile, type Conv1dOptions } from '../kernels/conv1d.ts';
 import { UserError } from '../cli/errors.ts';
 import { Progress } from '../cli/progress.ts';
 import {
-  adapterSlug,
-  environmentInfo,
+  COMMON_OPTIONS,
   finishEnvironment,
   fmt,
   formatTable,
+  ONE_RUN_TIMING,
+  openBenchEngine,
+  saveRecord,
+  SHORT_TIMING,
   timeSideBySide,
-  writeJson,
+  timingFrom,
   type Candidate,
   type CandidateTiming,
   type TimingOptions,
@@ -209,11 +211,7 @@ export async function run(argv: string[]): Promise<number> {
       cases: { type: 'string' },
       modes: { type: 'string' },
       samples: { type: 'string' },
-      quick: { type: 'boolean', default: false },
-      budget: { type: 'string' },
-      adapter: { type: 'string' },
-      json: { type: 'string' },
-      help: { type: 'boolean', short: 'h', default: false },
+      ...COMMON_OPTIONS,
     },
     allowPositionals: false,
   });
@@ -228,19 +226,8 @@ export async function run(argv: string[]): Promise<number> {
   const modes = (values.modes ?? 'fwd,fwdbwd').split(',').map((s) => s.trim()).filter(Boolean);
   for (const m of modes) if (m !== 'fwd' && m !== 'fwdbwd') throw new UserError(`bench conv: unknown mode '${m}' (fwd, fwdbwd)`);
   const cases = xlsrCases(samples).filter((c) => wanted.includes(c.name));
-  const timing: TimingOptions = values.quick
-    ? { warmups: 0, minRuns: 1, maxRuns: 1, budgetMs: 0, minSampleMs: 0 }
-    : { warmups: 1, minRuns: 3, maxRuns: 20, budgetMs: 1000, minSampleMs: 20 };
-  if (values.budget !== undefined) {
-    const s = Number(values.budget);
-    if (!(s > 0)) throw new UserError(`bench conv: --budget '${values.budget}' is not a positive number of seconds`);
-    timing.budgetMs = s * 1000;
-  }
-  const choice = values.adapter ?? adapterChoiceFromEnv();
-  if (!['auto', 'default', 'swiftshader', 'gles'].includes(choice)) throw new UserError(`bench conv: --adapter '${choice}' is not auto, default, swiftshader or gles`);
-
-  const engine = await initEngine(choice as AdapterChoice, { quiet: true });
-  const env = environmentInfo(engine);
+  const timing = timingFrom('conv', values, ONE_RUN_TIMING, SHORT_TIMING);
+  const { engine, env } = await openBenchEngine('conv', values.adapter);
   const tile = conv1dTile();
   console.log(`adapter: ${env.adapterDescription}`);
   console.log(`conv tile here: ${tile.tn} positions × ≤16 channels per invocation, workgroup ${tile.wx}×${tile.wy}; ${env.webgpuPackage}, node ${env.node}, ${env.cpuCount}× ${env.cpu}, load ${fmt(env.loadAverage.start)}`);
@@ -256,11 +243,7 @@ export async function run(argv: string[]): Promise<number> {
   console.log(table(rows));
   console.log(`\nGFLOP/s = 2·MACs / median time (fwdbwd counts dX and dW as one forward each); speedup = im2col / implicit. Load average ${fmt(env.loadAverage.start)} → ${fmt(env.loadAverage.end ?? NaN)}.`);
   const record = { benchmark: 'conv', environment: env, timing, samples, tile, quick: values.quick, rows };
-  const jsonPath = values.json ?? (values.quick ? null : fileURLToPath(new URL(`./results/conv-${adapterSlug(engine)}.json`, import.meta.url)));
-  if (jsonPath) {
-    await writeJson(jsonPath, record);
-    console.log(`wrote ${jsonPath}`);
-  }
+  await saveRecord('conv', engine, values, record);
   const bad = rows.filter((r) => r.maxRelDiff !== null && !(r.maxRelDiff <= 1e-4));
   if (bad.length) {
     console.error(`bench conv: implicit and im2col outputs differ by more than 1e-4 (relative) for: ${bad.map((r) => r.case).join(', ')}`);

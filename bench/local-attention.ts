@@ -3,13 +3,25 @@
 // mask, side by side, forward and forward+backward: ms, GFLOP/s, bytes moved, peak pool memory,
 // ratios. Cases that would exceed the adapter's buffer limits or the work cap are skipped and listed.
 import { parseArgs } from 'node:util';
-import { fileURLToPath } from 'node:url';
-import { adapterChoiceFromEnv, backward, initEngine, randn, requiresGrad, tidy, type AdapterChoice, type Engine, type Tensor } from '../engine/node.ts';
+import { backward, randn, requiresGrad, tidy, type Engine, type Tensor } from '../engine/node.ts';
 import { localWindowAttention, EDGE_POLICIES, type EdgePolicy } from '../kernels/local-attention.ts';
 import { bandAttentionDense, bandMask, localWindowAttentionComposed } from '../kernels/local-attention-composed.ts';
 import { UserError } from '../cli/errors.ts';
 import { Progress } from '../cli/progress.ts';
-import { adapterSlug, environmentInfo, finishEnvironment, fmt, formatTable, timeSideBySide, writeJson, type Candidate, type TimingOptions } from './lib/harness.ts';
+import {
+  COMMON_OPTIONS,
+  finishEnvironment,
+  fmt,
+  formatTable,
+  ONE_RUN_TIMING,
+  openBenchEngine,
+  saveRecord,
+  SHORT_TIMING,
+  timeSideBySide,
+  timingFrom,
+  type Candidate,
+  type TimingOptions,
+} from './lib/harness.ts';
 
 export const summary = 'fused local-window attention vs composed engine ops vs band-masked dense attention';
 
@@ -237,12 +249,8 @@ export async function run(argv: string[]): Promise<number> {
       dims: { type: 'string' },
       modes: { type: 'string' },
       policy: { type: 'string' },
-      quick: { type: 'boolean', default: false },
-      budget: { type: 'string' },
       'max-gwork': { type: 'string' },
-      adapter: { type: 'string' },
-      json: { type: 'string' },
-      help: { type: 'boolean', short: 'h', default: false },
+      ...COMMON_OPTIONS,
     },
     allowPositionals: false,
   });
@@ -259,18 +267,10 @@ export async function run(argv: string[]): Promise<number> {
   for (const m of modes) if (m !== 'fwd' && m !== 'fwdbwd') throw new UserError(`bench local-attention: unknown mode '${m}' (fwd, fwdbwd)`);
   const policy = (values.policy ?? 'mask') as EdgePolicy;
   if (!EDGE_POLICIES.includes(policy)) throw new UserError(`bench local-attention: --policy '${policy}' is not one of ${EDGE_POLICIES.join(', ')}`);
-  const timing: TimingOptions = q ? { warmups: 0, minRuns: 1, maxRuns: 1, budgetMs: 0, minSampleMs: 0 } : { warmups: 1, minRuns: 3, maxRuns: 20, budgetMs: 1000, minSampleMs: 20 };
-  if (values.budget !== undefined) {
-    const s = Number(values.budget);
-    if (!(s > 0)) throw new UserError(`bench local-attention: --budget '${values.budget}' is not a positive number of seconds`);
-    timing.budgetMs = s * 1000;
-  }
-  const choice = values.adapter ?? adapterChoiceFromEnv();
-  if (!['auto', 'default', 'swiftshader', 'gles'].includes(choice)) throw new UserError(`bench local-attention: --adapter '${choice}' is not auto, default, swiftshader or gles`);
-  const engine = await initEngine(choice as AdapterChoice, { quiet: true });
+  const timing = timingFrom('local-attention', values, ONE_RUN_TIMING, SHORT_TIMING);
+  const { engine, env } = await openBenchEngine('local-attention', values.adapter);
   const maxWork = (values['max-gwork'] !== undefined ? Number(values['max-gwork']) : engine.adapter.isCpu ? 2 : 2000) * 1e9;
   if (!(maxWork > 0)) throw new UserError(`bench local-attention: --max-gwork '${values['max-gwork']}' is not a positive number`);
-  const env = environmentInfo(engine);
   console.log(`adapter: ${env.adapterDescription}`);
   console.log(`${env.webgpuPackage}, node ${env.node}, ${env.cpuCount}× ${env.cpu}, load ${fmt(env.loadAverage.start)}; policy ${policy}, B = 1, d_k = d_v`);
   const cases: Case[] = [];
@@ -292,11 +292,7 @@ export async function run(argv: string[]): Promise<number> {
       `Load average ${fmt(env.loadAverage.start)} → ${fmt(env.loadAverage.end ?? NaN)}.`,
   );
   const record = { benchmark: 'local-attention', environment: env, timing, policy, maxWork, quick: q, rows };
-  const jsonPath = values.json ?? (q ? null : fileURLToPath(new URL(`./results/local-attention-${adapterSlug(engine)}.json`, import.meta.url)));
-  if (jsonPath) {
-    await writeJson(jsonPath, record);
-    console.log(`wrote ${jsonPath}`);
-  }
+  await saveRecord('local-attention', engine, values, record);
   const bad = rows.filter((r) => r.maxRelDiff !== null && !(r.maxRelDiff <= 1e-4));
   if (bad.length) {
     console.error(`bench local-attention: fused and composed outputs differ by more than 1e-4 (relative) for: ${bad.map((r) => `N${r.N} W${r.W}`).join(', ')}`);

@@ -2,23 +2,23 @@
 // XLS-R feed-forward shapes (forward and the two backward products), with correctness checked
 // against the naive kernel, a readable table and a JSON record (docs/bench.md).
 import { parseArgs } from 'node:util';
-import { fileURLToPath } from 'node:url';
-import { initEngine, randn, adapterChoiceFromEnv, type AdapterChoice, type Engine, type Tensor } from '../engine/node.ts';
+import { randn, type Engine, type Tensor } from '../engine/node.ts';
 import { defaultVariant, matmulGeometry, matmulRaw } from '../kernels/matmul.ts';
 import { MATMUL_VARIANTS, planMatmul, type BlockedTile, type MatmulVariant } from '../kernels/matmul-kernels.ts';
 import { modesKey } from '../kernels/matmul-common.ts';
 import { UserError } from '../cli/errors.ts';
 import { Progress } from '../cli/progress.ts';
 import {
-  adapterSlug,
+  COMMON_OPTIONS,
   DEFAULT_TIMING,
-  environmentInfo,
   finishEnvironment,
   fmt,
   formatTable,
+  openBenchEngine,
   QUICK_TIMING,
+  saveRecord,
   timeSideBySide,
-  writeJson,
+  timingFrom,
   type Candidate,
   type CandidateTiming,
   type TimingOptions,
@@ -202,11 +202,7 @@ export async function run(argv: string[]): Promise<number> {
       sizes: { type: 'string' },
       variants: { type: 'string' },
       tiles: { type: 'string' },
-      quick: { type: 'boolean', default: false },
-      budget: { type: 'string' },
-      adapter: { type: 'string' },
-      json: { type: 'string' },
-      help: { type: 'boolean', short: 'h', default: false },
+      ...COMMON_OPTIONS,
     },
     allowPositionals: false,
   });
@@ -225,17 +221,8 @@ export async function run(argv: string[]): Promise<number> {
     specs.push({ name: `blocked ${t.trim()}`, variant: 'blocked', tile });
   }
   if (!specs.length) throw new UserError('bench matmul: nothing to compare (empty --variants and --tiles)');
-  const timing: TimingOptions = { ...(values.quick ? QUICK_TIMING : DEFAULT_TIMING) };
-  if (values.budget !== undefined) {
-    const s = Number(values.budget);
-    if (!(s > 0)) throw new UserError(`bench matmul: --budget '${values.budget}' is not a positive number of seconds`);
-    timing.budgetMs = s * 1000;
-  }
-  const choice = values.adapter ?? adapterChoiceFromEnv();
-  if (!['auto', 'default', 'swiftshader', 'gles'].includes(choice)) throw new UserError(`bench matmul: --adapter '${choice}' is not auto, default, swiftshader or gles`);
-
-  const engine = await initEngine(choice as AdapterChoice, { quiet: true });
-  const env = environmentInfo(engine);
+  const timing = timingFrom('matmul', values, QUICK_TIMING, DEFAULT_TIMING);
+  const { engine, env } = await openBenchEngine('matmul', values.adapter);
   console.log(`adapter: ${env.adapterDescription}`);
   console.log(`default variant here: ${defaultVariant()}; ${env.webgpuPackage}, node ${env.node}, ${env.cpuCount}× ${env.cpu}, load ${fmt(env.loadAverage.start)}`);
   const progress = new Progress('bench matmul', cases.length, 'cases');
@@ -250,11 +237,7 @@ export async function run(argv: string[]): Promise<number> {
   console.log(`\nGFLOP/s = 2·M·N·K / median time; p90 and all samples in the JSON. Load average ${fmt(env.loadAverage.start)} → ${fmt(env.loadAverage.end ?? NaN)}.`);
 
   const record = { benchmark: 'matmul', environment: env, timing, quick: values.quick, cases: results };
-  const jsonPath = values.json ?? (values.quick ? null : fileURLToPath(new URL(`./results/matmul-${adapterSlug(engine)}.json`, import.meta.url)));
-  if (jsonPath) {
-    await writeJson(jsonPath, record);
-    console.log(`wrote ${jsonPath}`);
-  }
+  await saveRecord('matmul', engine, values, record);
   const bad = results.flatMap((c) => c.results.filter((r) => !(r.maxRelErr <= ERR_LIMIT)).map((r) => `${c.label} ${r.name}`));
   if (bad.length) {
     console.error(`bench matmul: results differ from the reference by more than ${ERR_LIMIT} (relative) for: ${bad.join('; ')}`);

@@ -2,24 +2,12 @@
 // one training step (forward + backward) at batch 1 and 4, with ms, GFLOP/s, peak pool bytes and the split
 // over the stages (feature encoder, positional conv, transformer).
 import { parseArgs } from 'node:util';
-import { fileURLToPath } from 'node:url';
-import {
-  adapterChoiceFromEnv,
-  backward,
-  initEngine,
-  noGrad,
-  randn,
-  requiresGrad,
-  tidy,
-  type AdapterChoice,
-  type Engine,
-  type Tensor,
-} from '../engine/node.ts';
+import { backward, noGrad, randn, requiresGrad, tidy, type Engine, type Tensor } from '../engine/node.ts';
 import { mul, sum } from '../kernels/index.ts';
 import { fileSource } from '../models/io/file-source.node.ts';
 import { forwardMacs, loadXlsr, randomParams, xlsrPreset, XlsrModel, XLSR_PRESETS } from '../models/xlsr/index.ts';
 import { UserError } from '../cli/errors.ts';
-import { adapterSlug, environmentInfo, finishEnvironment, fmt, formatTable, writeJson } from './lib/harness.ts';
+import { finishEnvironment, fmt, formatTable, openBenchEngine, saveRecord } from './lib/harness.ts';
 
 export const summary = 'XLS-R front-end: eval forward and a training step on a 4.04 s clip, per stage';
 
@@ -172,11 +160,7 @@ export async function run(argv: string[]): Promise<number> {
   if (!Number.isInteger(runs) || runs < 0) throw new UserError(`bench xlsr: --runs '${values.runs}' must be a non-negative integer`);
   if (!batches.every((b) => Number.isInteger(b) && b > 0)) throw new UserError(`bench xlsr: --batches '${values.batches}' must list positive integers`);
   if (!values.model && !XLSR_PRESETS[values.preset]) throw new UserError(`bench xlsr: unknown preset '${values.preset}' (${Object.keys(XLSR_PRESETS).join(', ')})`);
-  const choice = values.adapter ?? adapterChoiceFromEnv();
-  if (!['auto', 'default', 'swiftshader', 'gles'].includes(choice)) throw new UserError(`bench xlsr: --adapter '${choice}' is not auto, default, swiftshader or gles`);
-
-  const engine = await initEngine(choice as AdapterChoice, { quiet: true });
-  const env = environmentInfo(engine);
+  const { engine, env } = await openBenchEngine('xlsr', values.adapter);
   console.log(`adapter: ${env.adapterDescription}; ${env.webgpuPackage}, node ${env.node}, ${env.cpuCount}× ${env.cpu}, load ${fmt(env.loadAverage.start)}`);
   const t0 = performance.now();
   let model: XlsrModel;
@@ -220,9 +204,7 @@ export async function run(argv: string[]): Promise<number> {
   console.log(table(rows));
   console.log('\nstage columns: ms (GFLOP/s). GFLOP = 2·MACs·batch (training step: ×3). Peak = pool bytes above the weights during the first run.');
   const record = { benchmark: 'xlsr', environment: env, weights, samples, frames, runs, checkpoint: values.checkpoint, rows, errors };
-  const jsonPath = values.json ?? fileURLToPath(new URL(`./results/xlsr-${adapterSlug(engine)}.json`, import.meta.url));
-  await writeJson(jsonPath, record);
-  console.log(`wrote ${jsonPath}`);
+  await saveRecord('xlsr', engine, values, record, true);
   console.log(JSON.stringify({ rows: rows.map((r) => ({ case: r.case, ms: Math.round(r.ms), gflops: +r.gflops.toFixed(2), peakPoolBytes: r.peakPoolBytes, stageMs: r.stageMs })), errors }));
   return errors.length ? 1 : 0;
 }

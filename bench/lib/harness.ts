@@ -6,7 +6,10 @@ import { cpus, loadavg, platform, release } from 'node:os';
 import { createRequire } from 'node:module';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Engine } from '../../engine/index.ts';
+import { adapterChoiceFromEnv, initEngine, type AdapterChoice } from '../../engine/node.ts';
+import { UserError } from '../../cli/errors.ts';
 
 export interface TimingOptions {
   /** Warm-up runs after the first (compiling) run; stopped early once they take budgetMs / 2. */
@@ -23,6 +26,9 @@ export interface TimingOptions {
 
 export const DEFAULT_TIMING: TimingOptions = { warmups: 3, minRuns: 3, maxRuns: 30, budgetMs: 2000, minSampleMs: 20 };
 export const QUICK_TIMING: TimingOptions = { warmups: 1, minRuns: 1, maxRuns: 5, budgetMs: 300, minSampleMs: 10 };
+/** For benchmarks whose cases take seconds each on CPU adapters (conv, local attention). */
+export const SHORT_TIMING: TimingOptions = { warmups: 1, minRuns: 3, maxRuns: 20, budgetMs: 1000, minSampleMs: 20 };
+export const ONE_RUN_TIMING: TimingOptions = { warmups: 0, minRuns: 1, maxRuns: 1, budgetMs: 0, minSampleMs: 0 };
 
 export interface Stats {
   runs: number;
@@ -164,6 +170,51 @@ export function adapterSlug(engine: Engine): string {
 export async function writeJson(path: string, value: unknown): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
   await writeFile(path, JSON.stringify(value, null, 2) + '\n');
+}
+
+/** The parseArgs options every benchmark takes: --quick, --budget S, --adapter A, --json FILE, --help. */
+export const COMMON_OPTIONS = {
+  quick: { type: 'boolean', default: false },
+  budget: { type: 'string' },
+  adapter: { type: 'string' },
+  json: { type: 'string' },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const;
+
+export interface CommonValues {
+  quick?: boolean;
+  budget?: string;
+  adapter?: string;
+  json?: string;
+}
+
+/** The timing of a run: `quick` or `full`, with --budget S as the per-candidate budget. */
+export function timingFrom(bench: string, values: CommonValues, quick: TimingOptions, full: TimingOptions): TimingOptions {
+  const timing = { ...(values.quick ? quick : full) };
+  if (values.budget !== undefined) {
+    const s = Number(values.budget);
+    if (!(s > 0)) throw new UserError(`bench ${bench}: --budget '${values.budget}' is not a positive number of seconds`);
+    timing.budgetMs = s * 1000;
+  }
+  return timing;
+}
+
+/** Opens the adapter that --adapter (or SPOOFSCAN_ADAPTER) names, quietly, with its environment record. */
+export async function openBenchEngine(bench: string, adapter: string | undefined): Promise<{ engine: Engine; env: EnvironmentInfo }> {
+  const choice = adapter ?? adapterChoiceFromEnv();
+  if (!['auto', 'default', 'swiftshader', 'gles'].includes(choice)) {
+    throw new UserError(`bench ${bench}: --adapter '${choice}' is not auto, default, swiftshader or gles`);
+  }
+  const engine = await initEngine(choice as AdapterChoice, { quiet: true });
+  return { engine, env: environmentInfo(engine) };
+}
+
+/** Writes the JSON record to --json, else (not for --quick runs) to bench/results/BENCH-ADAPTER.json. */
+export async function saveRecord(bench: string, engine: Engine, values: CommonValues, record: unknown, alwaysSave = false): Promise<void> {
+  const path = values.json ?? (values.quick && !alwaysSave ? null : fileURLToPath(new URL(`../results/${bench}-${adapterSlug(engine)}.json`, import.meta.url)));
+  if (!path) return;
+  await writeJson(path, record);
+  console.log(`wrote ${path}`);
 }
 
 /** A plain-text table: first column left-aligned, the others right-aligned. */

@@ -1,0 +1,74 @@
+// Every benchmark runs end to end on tiny cases: exit code 0 (their own correctness checks pass),
+// a JSON record with the adapter and one row per case. Timings are not judged here (bench/ is for that).
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { useEngine } from '../helpers/engine.ts';
+import * as matmul from '../../bench/matmul.ts';
+import * as conv from '../../bench/conv.ts';
+import * as localAttention from '../../bench/local-attention.ts';
+import * as xlsr from '../../bench/xlsr.ts';
+
+useEngine();
+
+let dir = '';
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'spoofscan-bench-'));
+});
+afterAll(async () => {
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+/** Runs a benchmark's run(argv) quietly and returns its exit code, JSON record and printed table. */
+async function runBench(mod: { run(argv: string[]): Promise<number> }, name: string, argv: string[]) {
+  const json = join(dir, `${name}.json`);
+  const lines: string[] = [];
+  const log = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void lines.push(a.join(' ')));
+  const err = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+  try {
+    const code = await mod.run([...argv, '--json', json]);
+    return { code, record: JSON.parse(await readFile(json, 'utf8')) as Record<string, unknown> & { environment: { adapterDescription: string } }, out: lines.join('\n') };
+  } finally {
+    log.mockRestore();
+    err.mockRestore();
+  }
+}
+
+describe('benchmarks run end to end on tiny cases', () => {
+  it('matmul: every variant on a square and a transposed case', async () => {
+    const { code, record, out } = await runBench(matmul, 'matmul', ['--quick', '--sizes', '16,8x12x20:nt', '--budget', '0.01']);
+    expect(code).toBe(0);
+    const cases = record.cases as { label: string; results: { name: string; gflops: number; maxRelErr: number }[] }[];
+    expect(cases.map((c) => c.results.map((r) => r.name))).toEqual([['naive', 'blocked', 'tiled'], ['naive', 'blocked', 'tiled']]);
+    for (const c of cases) for (const r of c.results) expect(r.gflops).toBeGreaterThan(0);
+    expect(out).toMatch(/GFLOP\/s/);
+    expect(record.environment.adapterDescription).toBeTruthy();
+  });
+
+  it('conv: implicit kernels and im2col agree on a short clip', async () => {
+    const { code, record } = await runBench(conv, 'conv', ['--quick', '--cases', 'enc6,pos', '--samples', '4000', '--modes', 'fwd,fwdbwd']);
+    expect(code).toBe(0);
+    const rows = record.rows as { case: string; mode: string; maxRelDiff: number | null }[];
+    expect(rows.map((r) => `${r.case} ${r.mode}`)).toEqual(['enc6 fwd', 'enc6 fwdbwd', 'pos fwd', 'pos fwdbwd']);
+    for (const r of rows.filter((x) => x.mode === 'fwd')) expect(r.maxRelDiff).toBeLessThanOrEqual(1e-4);
+  });
+
+  it('local-attention: fused, composed and band paths agree', async () => {
+    const { code, record } = await runBench(localAttention, 'local-attention', ['--quick', '--n', '8,33', '--w', '3', '--heads', '1', '--dims', '64']);
+    expect(code).toBe(0);
+    const rows = record.rows as { N: number; mode: string; maxRelDiff: number | null; composedRatio: number | null }[];
+    expect(rows.length).toBe(4);
+    for (const r of rows.filter((x) => x.mode === 'fwd')) expect(r.maxRelDiff).toBeLessThanOrEqual(1e-4);
+    for (const r of rows) expect(r.composedRatio).toBeGreaterThan(0);
+  });
+
+  it('xlsr: eval forward and a training step of the tiny preset, per stage', async () => {
+    const { code, record } = await runBench(xlsr, 'xlsr', ['--preset', 'tiny', '--samples', '4000', '--batches', '1', '--runs', '0']);
+    expect(code).toBe(0);
+    const rows = record.rows as { case: string; ms: number; stageMs: Record<string, number> }[];
+    expect(rows.map((r) => r.case)).toEqual(['eval b1', 'train b1']);
+    for (const r of rows) expect(Object.keys(r.stageMs).sort()).toEqual(['featureEncoder', 'positionalConv', 'transformer']);
+    expect(record.frames).toBe(12);
+  });
+});
