@@ -46,6 +46,11 @@ export async function main(argv: string[]): Promise<number> {
       console.error(`spoofscan ${name}: ${e.message}`);
       return 1;
     }
+    // node:util parseArgs rejects unknown or malformed flags with ERR_PARSE_ARGS_* codes: a user error too.
+    if (e instanceof Error && (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      console.error(`spoofscan ${name}: ${e.message}\n(spoofscan ${name} --help lists the options)`);
+      return 1;
+    }
     throw e;
   }
 }

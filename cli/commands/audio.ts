@@ -172,14 +172,8 @@ export async function run(argv: string[]): Promise<number> {
     console.log(USAGE);
     return sub ? 0 : 1;
   }
-  try {
-    if (sub === 'info') return await info(rest);
-    if (sub === 'convert') return await convert(rest);
-    if (sub === 'list') return await list(rest);
-  } catch (e) {
-    // parseArgs reports unknown or malformed options as TypeErrors with an ERR_PARSE_ARGS_* code.
-    if ((e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) throw new UserError(`audio ${sub}: ${(e as Error).message}\n${USAGE}`);
-    throw e;
-  }
+  if (sub === 'info') return await info(rest);
+  if (sub === 'convert') return await convert(rest);
+  if (sub === 'list') return await list(rest);
   throw new UserError(`audio: unknown subcommand '${sub}'\n${USAGE}`);
 }

@@ -24,22 +24,17 @@ options:
   -h, --help          this help`;
 
 export async function run(argv: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        dtype: { type: 'string', default: 'f32' },
-        config: { type: 'string' },
-        heads: { type: 'string' },
-        'allow-unexpected': { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    });
-  } catch (e) {
-    throw new UserError(`${(e as Error).message}\n${HELP}`);
-  }
+  const parsed = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      dtype: { type: 'string', default: 'f32' },
+      config: { type: 'string' },
+      heads: { type: 'string' },
+      'allow-unexpected': { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
   const { values, positionals } = parsed;
   if (values.help) {
     console.log(HELP);
