@@ -1,6 +1,7 @@
-// The data side of the browser: the audio pipeline (decode WAV/FLAC/MP3, mix to mono, resample to 16 kHz,
-// seeded RawBoost) and weight files (safetensors and PyTorch zip read lazily over HTTP Range requests and
-// from a Blob) run from the same code in headless Chromium and give what they give in Node.
+// The whole scoring pipeline in the browser: the audio pipeline (decode WAV/FLAC/MP3, mix to mono, resample
+// to 16 kHz, seeded RawBoost), weight files (safetensors and PyTorch zip read lazily over HTTP Range
+// requests and from a Blob) and the detector itself run from the same code in headless Chromium and give
+// what they give in Node.
 import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,11 +13,14 @@ import { startStaticServer, type StaticServer } from '../../web/static-server.mj
 import { runDataCheck, type DataCheckResult } from '../../web/data-check.ts';
 import { summariseCheckpoint, type IoCheckTensor } from '../../web/io-check.ts';
 import { fileSource } from '../../models/io/file-source.node.ts';
+import { detectorLogits } from '../../web/model-check.ts';
+import { initEngine } from '../../engine/node.ts';
 import { buildWav } from '../data/helpers.ts';
 import { launchChromium, recordPageProblems } from './chromium.ts';
 
 const REPO = new URL('../../', import.meta.url).pathname;
-const WEIGHT_FILES = ['test/fixtures/io/hf/model.safetensors', 'test/fixtures/io/hf/pytorch_model.bin'];
+const WEIGHT_FILES = ['test/fixtures/io/hf/model.safetensors', 'test/fixtures/io/hf/pytorch_model.bin', 'test/fixtures/nes2net/detector-ddp.pth'];
+const DETECTOR = 'detector-ddp.pth';
 
 let workDir = '';
 let server: StaticServer | null = null;
@@ -26,7 +30,7 @@ let files: { name: string; bytes: Uint8Array }[] = [];
 beforeAll(async () => {
   workDir = await mkdtemp(join(tmpdir(), 'spoofscan-data-'));
   await build({
-    entryPoints: [join(REPO, 'web/data-check.ts'), join(REPO, 'web/io-check.ts')],
+    entryPoints: [join(REPO, 'web/data-check.ts'), join(REPO, 'web/io-check.ts'), join(REPO, 'web/model-check.ts')],
     outdir: workDir,
     bundle: true,
     format: 'esm',
@@ -37,7 +41,7 @@ beforeAll(async () => {
   });
   await writeFile(
     join(workDir, 'index.html'),
-    `<!doctype html><title>data check</title><link rel="icon" href="data:,"><script type="module">import { runDataCheck } from './data-check.js'; import { runIoCheck } from './io-check.js'; Object.assign(window, { runDataCheck, runIoCheck });</script>`,
+    `<!doctype html><title>data check</title><link rel="icon" href="data:,"><script type="module">import { runDataCheck } from './data-check.js'; import { runIoCheck } from './io-check.js'; import * as modelCheck from './model-check.js'; Object.assign(window, { runDataCheck, runIoCheck, modelCheck });</script>`,
   );
   for (const f of WEIGHT_FILES) await copyFile(join(REPO, f), join(workDir, f.split('/').pop()!));
   server = await startStaticServer(workDir, { host: '127.0.0.1', port: 0 });
@@ -115,5 +119,35 @@ describe('audio pipeline in headless Chromium', () => {
     // lazily: a header read, then one request per tensor, never the whole file at once
     for (const f of WEIGHT_FILES) expect(ranged.filter((r) => r.startsWith(f.split('/').pop()!)).length, f).toBeGreaterThan(10);
     expect(problems, problems.join('\n')).toEqual([]);
+  });
+
+  it('runs the detector (XLS-R → Nes2Net-LA) in the page with the logits Node gives', async () => {
+    const lengths = [4000, 6401];
+    await initEngine(undefined, { quiet: true });
+    const src = await fileSource(join(REPO, 'test/fixtures/nes2net', DETECTOR));
+    let node: number[][];
+    try {
+      node = await detectorLogits(src, lengths);
+    } finally {
+      await src.close();
+    }
+    const tab = await browser!.newPage();
+    const problems = recordPageProblems(tab);
+    await tab.goto(server!.url);
+    await tab.waitForFunction(() => 'modelCheck' in window, undefined, { timeout: 30_000 });
+    const page = (await tab.evaluate(
+      async ({ url, lengths }) => {
+        type M = typeof import('../../web/model-check.ts');
+        const m = (window as unknown as { modelCheck: M }).modelCheck;
+        await m.initBrowserEngine();
+        return m.detectorLogits(await m.urlSource(url), lengths);
+      },
+      { url: `${server!.url.replace(/\/$/, '')}/${DETECTOR}`, lengths },
+    )) as number[][];
+    expect(problems, problems.join('\n')).toEqual([]);
+    expect(node.length).toBe(2);
+    expect(node[0]).not.toEqual(node[1]);
+    // Same SwiftShader on both sides: the same kernels, so equal to float32 rounding.
+    for (let i = 0; i < node.length; i++) for (let j = 0; j < node[i].length; j++) expect(page[i][j]).toBeCloseTo(node[i][j], 5);
   });
 });
