@@ -48,18 +48,20 @@ export interface Conv1dOptions {
 const IM2COL_DEFAULT_MAX_BYTES = 256 * 2 ** 20;
 
 /**
- * The default path for this geometry. On real GPUs an ungrouped conv with a real reduction
- * (Cin·K ≥ 64) and a modest im2col matrix goes through the tuned tiled matmul, which beat the
- * implicit kernels there (bench conv, H100: encoder blocks 1–6 1.3–2.9× faster); grouped convs
- * (the positional conv: implicit 1.5× faster), the 1-channel first block and CPU adapters (where
- * the implicit kernels win, 1.3–1.5× on SwiftShader) keep the implicit kernels.
+ * The default path for this geometry, from `bench conv` on the XLS-R shapes. Grouped convs (the
+ * positional conv) always use the implicit kernels (1.4–1.7× faster on an H100/H200, 1.4–1.5× on
+ * SwiftShader). Ungrouped convs with a modest im2col matrix: on GPUs, those with a real reduction
+ * (Cin·K ≥ 64, encoder blocks 1–6) go through the tuned tiled matmul (1.1–2.9× faster there) and the
+ * 1-channel first block stays implicit (1.6–3.2× faster); on CPU adapters it is the other way round
+ * (blocks 1–6 implicit 1.04–1.33× faster, the first block im2col 1.3–1.4× faster).
  */
 export function defaultConvImpl(g: ConvGeometry): 'implicit' | 'im2col' {
   const forced = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.SPOOFSCAN_CONV;
   if (forced === 'implicit' || forced === 'im2col') return forced;
   if (forced) throw new Error(`SPOOFSCAN_CONV='${forced}' is not one of implicit, im2col`);
   const engine = getEngine();
-  if (engine.adapter.isCpu || g.groups !== 1 || g.Cin * g.K < 64) return 'implicit';
+  const shortReduction = g.Cin * g.K < 64;
+  if (g.groups !== 1 || shortReduction !== engine.adapter.isCpu) return 'implicit';
   const colBytes = 4 * g.B * g.Cin * g.K * g.Lout;
   const limit = Math.min(IM2COL_DEFAULT_MAX_BYTES, engine.limits.maxStorageBufferBindingSize);
   return colBytes <= limit ? 'im2col' : 'implicit';
