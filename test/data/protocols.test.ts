@@ -120,6 +120,16 @@ describe('ASVspoof 5', () => {
   });
 });
 
+describe('column-header lines', () => {
+  it('a leading header line (the ASVspoof 5 key file, `filename<TAB>cm-label`) is skipped; line numbers stay', () => {
+    const text = 'filename\tcm-label\nE_0001.flac\tspoof\nE_0002.flac\tbonafide\n';
+    expect(detectProtocolFormat(text)).toBe('native');
+    const r = parseProtocol(text, 'native', { file: 'key.tsv' });
+    expect(r.map((x) => [x.path, x.label])).toEqual([['E_0001.flac', 'spoof'], ['E_0002.flac', 'bonafide']]);
+    expect(issues('filename\tcm-label\nE_0001.flac\tmaybe\n', 'native')[0]).toMatch(/:2: /);
+  });
+});
+
 describe('In-the-Wild meta.csv', () => {
   it('header, hyphenated labels, quoted speaker names; counts recounted from the file', () => {
     const text = 'file,speaker,label\n0.wav,Alec Guinness,spoof\n1.wav,"Doe, John",bona-fide\n2.wav,"Say ""hi""",bona-fide\n';

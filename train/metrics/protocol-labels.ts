@@ -1,22 +1,25 @@
-// A minimal protocol reader for `spoofscan eval`: label + attack/group (+ subset) per trial, for the
-// formats of ../shared/docs/data.md §3. It reads labels only (no audio paths are resolved, no files are
-// checked). Pure TypeScript, no Node imports: feed it lines (see `splitLines`).
+// Protocol labels for `spoofscan eval`/`calibrate`: label + attack/group (+ subset) per trial. A thin
+// adapter over the one protocol parser, ../data/protocols.ts (formats of ../shared/docs/data.md §3): it
+// reads ids as written (no audio paths resolved, no files checked), names the formats as `eval` reports
+// them, and summarises problems with counts and the first few offending lines. Pure TypeScript.
 //
-// Formats, recognised from the first data line:
-//   asvspoof2019-la  SPEAKER_ID AUDIO_FILE_NAME - SYSTEM_ID KEY                       (5 columns)
-//   asvspoof2021-la  speaker trial codec transmission attack key trim subset          (8 columns)
-//   asvspoof2021-df  speaker trial codec source attack key trim subset vocoder + 4    (13 columns)
-//   asvspoof5        SPEAKER FLAC_FILE GENDER CODEC CODEC_Q CODEC_SEED ATTACK_TAG ATTACK_LABEL KEY TMP (10)
-//   in-the-wild      meta.csv: header file,speaker,label (comma CSV, quotes allowed)
-//   list             <id or path> <label>; group = parent directory of the path (MultiAPI-Spoof lists,
-//                    ASVspoof 5 keys `filename<TAB>cm-label`, plain `id label` lists)
-//   list-with-group  <id or path> <label> <group> (spoofscan native lists, tab separated)
-//   (both list formats accept 2 or 3 columns on any line: the group column is optional per line)
-// Labels: bona-fide, bonafide, genuine, real → bonafide; spoof, fake, spoofed → spoof (any case);
-// a non-negative integer is a tracing class index.
+//   asvspoof2019-la / asvspoof2021-la / asvspoof2021-df / asvspoof5 / in-the-wild: as in data.md
+//   list             MultiAPI-Spoof detection and tracing lists, ASVspoof 5 keys (`filename<TAB>cm-label`
+//                    header), native `path<TAB>label` lists; group = parent directory of the path
+//   list-with-group  native lists whose first line has the group column (`path<TAB>label<TAB>group`)
 
+import {
+  detectProtocolFormat,
+  firstDataLine,
+  parentDirName as listParentDir,
+  parseBinaryLabel,
+  readProtocol,
+  splitCsvLine,
+  type ProtocolFormat as DataFormat,
+  type ProtocolLineIssue,
+} from '../data/protocols.ts';
 import { MetricsInputError, quoteFirst, quoteLine } from './errors.ts';
-import { interner, isBlankOrComment, parentDirName, parseIndex, splitFields } from './text.ts';
+import { interner, parentDirName, splitFields } from './text.ts';
 
 export type DetectionLabel = 'bonafide' | 'spoof';
 
@@ -52,199 +55,100 @@ export interface Protocol {
   hasSubsets: boolean;
 }
 
-const BONAFIDE = new Set(['bona-fide', 'bonafide', 'genuine', 'real']);
-const SPOOF = new Set(['spoof', 'fake', 'spoofed']);
-
 /** Maps a detection label string to bonafide/spoof (case-insensitive); null if unknown. */
-export function parseDetectionLabel(token: string): DetectionLabel | null {
-  const t = token.toLowerCase();
-  if (BONAFIDE.has(t)) return 'bonafide';
-  if (SPOOF.has(t)) return 'spoof';
-  return null;
-}
+export const parseDetectionLabel: (token: string) => DetectionLabel | null = parseBinaryLabel;
 
-/** A detection label or a tracing class index; null if neither. */
-export function parseAnyLabel(token: string): DetectionLabel | number | null {
-  const d = parseDetectionLabel(token);
-  if (d) return d;
-  const k = parseIndex(token);
-  return k >= 0 ? k : null;
-}
-
-const HEADER_FIRST = new Set(['filename', 'file', 'path', 'id', 'trial', 'utt', 'utterance', 'key', 'speaker', 'speaker_id', 'audio']);
-
-/** Splits one CSV record (RFC 4180 quotes, no embedded newlines). */
-export function splitCsv(line: string): string[] {
-  const out: string[] = [];
-  let cur = '';
-  let q = false;
-  for (let i = 0; i < line.length; i++) {
-    const ch = line[i];
-    if (q) {
-      if (ch === '"') {
-        if (line[i + 1] === '"') {
-          cur += '"';
-          i++;
-        } else q = false;
-      } else cur += ch;
-    } else if (ch === '"') q = true;
-    else if (ch === ',') {
-      out.push(cur);
-      cur = '';
-    } else cur += ch;
-  }
-  out.push(cur);
-  return out.map((f) => f.trim());
-}
-
-interface Layout {
-  format: ProtocolFormat;
-  columns: number;
-  /** other column counts accepted on later lines (lists: the group column is optional per line) */
-  alsoColumns?: number[];
-  id: number;
-  key: number;
-  group?: number;
-  subset?: number;
-  codec?: number;
-  speaker?: number;
-}
-
-const LAYOUTS: Layout[] = [
-  { format: 'asvspoof2019-la', columns: 5, id: 1, key: 4, group: 3, speaker: 0 },
-  { format: 'asvspoof2021-la', columns: 8, id: 1, key: 5, group: 4, subset: 7, codec: 2, speaker: 0 },
-  { format: 'asvspoof2021-df', columns: 13, id: 1, key: 5, group: 4, subset: 7, codec: 2, speaker: 0 },
-  { format: 'asvspoof5', columns: 10, id: 1, key: 8, group: 7, codec: 3, speaker: 0 },
-  // lists: `<path> <label> [<group>]`, the group optional per line (data.md §3.6); none → parent directory
-  { format: 'list', columns: 2, alsoColumns: [3], id: 0, key: 1, group: 2 },
-  { format: 'list-with-group', columns: 3, alsoColumns: [2], id: 0, key: 1, group: 2 },
-];
-
-function detectLayout(f: string[]): Layout | null {
-  for (const l of LAYOUTS) {
-    if (f.length === l.columns && parseAnyLabel(f[l.key]) !== null) return l;
-  }
-  return null;
-}
-
-/** A line that looks like a column header (`filename cm-label`, `file,speaker,label`, …). */
-function isHeader(f: string[]): boolean {
-  return f.length >= 2 && HEADER_FIRST.has(f[0].toLowerCase()) && f.slice(1).every((x) => parseAnyLabel(x) === null);
+/**
+ * The name `eval` reports for a format the data reader detected; null for those it does not read.
+ * Every `<id> <label> [<group>]` list is a list here, also space-separated with a group column.
+ */
+function metricsFormat(format: DataFormat | null, firstLine: string): ProtocolFormat | null {
+  const f = splitFields(firstLine);
+  const isList = (f.length === 2 || f.length === 3) && (parseBinaryLabel(f[1]) !== null || /^\d+$/.test(f[1]));
+  if (isList || format === 'multiapi' || format === 'multiapi-tracing' || format === 'native') return f.length === 3 ? 'list-with-group' : 'list';
+  return format === null || format === 'multiapi-composition' ? null : format; // composition: not bona fide / spoof
 }
 
 /**
- * Reads a protocol / key / list file. Errors (unknown labels, wrong column counts, duplicate ids) are
- * collected and thrown together with counts and the first few offending lines.
+ * Lists are read as native lists (`path<TAB>label[<TAB>group]`, label words or class indices on any line),
+ * their whitespace-separated lines first turned into TAB-separated ones (such paths hold no spaces).
+ */
+function asNativeList(ls: readonly string[]): string {
+  return ls.map((l) => (l.includes('\t') ? l : l.trim().split(/\s+/).join('\t'))).join('\n');
+}
+
+/** The group metrics use: none for bona fide, `-` or In-the-Wild; a list's parent directory as text.ts names it. */
+function metricsGroup(format: ProtocolFormat, id: string, group: string | undefined): string | undefined {
+  if (format === 'in-the-wild' || group === undefined) return undefined;
+  if ((format === 'list' || format === 'list-with-group') && group === (listParentDir(id) || undefined)) return parentDirName(id);
+  return group === '-' || group === '' || group.toLowerCase() === 'bonafide' ? undefined : group;
+}
+
+/**
+ * Reads a protocol / key / list file. Errors (unknown labels, wrong column counts, invalid lines,
+ * duplicate ids) are collected and thrown together with counts and the first few offending lines.
  */
 export function parseProtocol(lines: Iterable<string>, source: string): Protocol {
-  let layout: Layout | null = null;
-  let csv: { file: number; label: number; speaker: number; columns: number } | null = null;
-  const trials: ProtocolTrial[] = [];
-  const intern = interner();
-  const badLabel: string[] = [];
-  const badColumns: string[] = [];
-  let nBadLabel = 0;
-  let nBadColumns = 0;
-  let lineNo = 0;
-  let sawData = false;
-  let skippedHeader = false;
-  for (const raw of lines) {
-    lineNo++;
-    if (isBlankOrComment(raw)) continue;
-    const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
-    if (!sawData) {
-      sawData = true;
-      // In-the-Wild meta.csv (or any CSV with file and label columns)
-      if (line.includes(',') && !line.includes('\t')) {
-        const h = splitCsv(line).map((x) => x.toLowerCase());
-        const file = h.indexOf('file');
-        const label = h.indexOf('label');
-        if (file >= 0 && label >= 0) {
-          csv = { file, label, speaker: h.indexOf('speaker'), columns: h.length };
-          continue;
-        }
-      }
-      const f = splitFields(line);
-      if (isHeader(f) && !skippedHeader) {
-        // e.g. ASVspoof 5 keys: filename<TAB>cm-label; the format is detected on the next line
-        skippedHeader = true;
-        sawData = false;
-        continue;
-      }
-      layout = detectLayout(f);
-      if (!layout) {
-        throw new MetricsInputError(
-          `${source}:${lineNo}: unrecognised protocol format ${quoteLine(line)} (${f.length} columns). Expected an ` +
-            'ASVspoof 2019/2021/5 protocol, In-the-Wild meta.csv, or a `<id> <label> [<group>]` list with labels ' +
-            'bonafide/bona-fide/genuine/real/spoof/fake/spoofed or class indices',
-        );
-      }
-    }
-    if (csv) {
-      const f = splitCsv(line);
-      if (f.length !== csv.columns) {
-        nBadColumns++;
-        if (badColumns.length < 5) badColumns.push(`${source}:${lineNo} ${quoteLine(line)} (${f.length} fields, header has ${csv.columns})`);
-        continue;
-      }
-      const lab = parseAnyLabel(f[csv.label]);
-      if (lab === null) {
-        nBadLabel++;
-        if (badLabel.length < 5) badLabel.push(`${source}:${lineNo} ${quoteLine(f[csv.label])}`);
-        continue;
-      }
-      const t: ProtocolTrial = { id: f[csv.file], label: lab, line: lineNo };
-      if (csv.speaker >= 0) t.speaker = f[csv.speaker];
-      trials.push(t);
-      continue;
-    }
-    const l = layout!;
-    const f = splitFields(line);
-    if (f.length !== l.columns && !l.alsoColumns?.includes(f.length)) {
-      nBadColumns++;
-      if (badColumns.length < 5) badColumns.push(`${source}:${lineNo} ${quoteLine(line)} (${f.length} columns)`);
-      continue;
-    }
-    const lab = parseAnyLabel(f[l.key]);
-    if (lab === null) {
-      nBadLabel++;
-      if (badLabel.length < 5) badLabel.push(`${source}:${lineNo} ${quoteLine(f[l.key])}`);
-      continue;
-    }
-    const t: ProtocolTrial = { id: f[l.id], label: lab, line: lineNo };
-    if (l.group !== undefined && l.group < f.length) {
-      const g = f[l.group];
-      if (g !== '-' && g !== '' && g.toLowerCase() !== 'bonafide') t.group = intern(g);
-    } else {
-      const g = parentDirName(f[l.id]);
-      if (g !== undefined) t.group = intern(g);
-    }
-    if (l.subset !== undefined) t.subset = intern(f[l.subset]);
-    if (l.codec !== undefined) t.codec = intern(f[l.codec]);
-    if (l.speaker !== undefined) t.speaker = intern(f[l.speaker]);
-    trials.push(t);
-  }
-  const problems: string[] = [];
-  if (nBadColumns > 0) {
-    const fmt = csv ? 'in-the-wild' : layout!.format;
-    problems.push(`${nBadColumns} line(s) do not have the column count of the ${fmt} format; first: ${quoteFirst(badColumns, nBadColumns)}`);
-  }
-  if (nBadLabel > 0) {
-    problems.push(
-      `${nBadLabel} line(s) have an unknown label (expected bonafide/bona-fide/genuine/real, spoof/fake/spoofed, or a class index); ` +
-        `first: ${quoteFirst(badLabel, nBadLabel)}`,
+  const ls = Array.from(lines);
+  const first = firstDataLine(ls);
+  if (first < 0) throw new MetricsInputError(`${source}: no trials`);
+  const text = ls.join('\n');
+  const detected = detectProtocolFormat(text, source);
+  const format = metricsFormat(detected, ls[first]);
+  if (!format) {
+    throw new MetricsInputError(
+      `${source}:${first + 1}: unrecognised protocol format ${quoteLine(ls[first])} (${splitFields(ls[first]).length} columns). Expected an ` +
+        'ASVspoof 2019/2021/5 protocol, In-the-Wild meta.csv, or a `<id> <label> [<group>]` list with labels ' +
+        'bonafide/bona-fide/genuine/real/spoof/fake/spoofed or class indices',
     );
   }
+  const isList = format === 'list' || format === 'list-with-group';
+  const { records, lineNos, issues } = readProtocol(isList ? asNativeList(ls) : text, isList ? 'native' : format, { file: source, asWritten: true, keepDuplicates: true });
+  const intern = interner();
+  const trials = records.map((r, i): ProtocolTrial => {
+    const t: ProtocolTrial = { id: r.path, label: r.label, line: lineNos[i] };
+    const group = metricsGroup(format, r.path, r.group);
+    if (group !== undefined) t.group = intern(group);
+    if (r.subset !== undefined) t.subset = intern(r.subset);
+    if (r.codec !== undefined) t.codec = intern(r.codec);
+    if (r.speaker !== undefined) t.speaker = intern(r.speaker);
+    return t;
+  });
+  const problems = summarise(issues, ls, source, format);
   const dup = findDuplicates(trials.map((t) => t.id), (i) => `${source}:${trials[i].line}`);
   if (dup) problems.push(dup);
   if (problems.length > 0) throw new MetricsInputError(`${source}: ${problems.join('; ')}`);
-  if (!sawData || (trials.length === 0 && (csv || layout))) throw new MetricsInputError(`${source}: no trials`);
-  return {
-    source,
-    format: csv ? 'in-the-wild' : layout!.format,
-    trials,
-    hasSubsets: !csv && layout!.subset !== undefined,
-  };
+  if (trials.length === 0) throw new MetricsInputError(`${source}: no trials`);
+  return { source, format, trials, hasSubsets: format === 'asvspoof2021-la' || format === 'asvspoof2021-df' };
+}
+
+/** One message per kind of problem: a count and the first few places. */
+function summarise(issues: readonly ProtocolLineIssue[], ls: readonly string[], source: string, format: ProtocolFormat): string[] {
+  const of = (kind: ProtocolLineIssue['kind']) => issues.filter((i) => i.kind === kind);
+  const problems: string[] = [];
+  const columns = of('columns');
+  if (columns.length > 0) {
+    const shown = columns.slice(0, 5).map((i) => {
+      const line = ls[i.line - 1] ?? '';
+      const count = format === 'in-the-wild' ? `${splitCsvLine(line)?.length ?? 0} fields, header has 3` : `${splitFields(line).length} columns`;
+      return `${source}:${i.line} ${quoteLine(line)} (${count})`;
+    });
+    problems.push(`${columns.length} line(s) do not have the column count of the ${format} format; first: ${quoteFirst(shown, columns.length)}`);
+  }
+  const labels = of('label');
+  if (labels.length > 0) {
+    const shown = labels.slice(0, 5).map((i) => `${source}:${i.line} ${quoteLine(i.token ?? '')}`);
+    problems.push(
+      `${labels.length} line(s) have an unknown label (expected bonafide/bona-fide/genuine/real, spoof/fake/spoofed, or a class index); ` +
+        `first: ${quoteFirst(shown, labels.length)}`,
+    );
+  }
+  const other = of('other');
+  if (other.length > 0) {
+    const shown = other.slice(0, 5).map((i) => `${source}${i.line > 0 ? `:${i.line}` : ''} (${i.reason})`);
+    problems.push(`${other.length} line(s) are not valid ${format} lines; first: ${quoteFirst(shown, other.length)}`);
+  }
+  return problems;
 }
 
 /**
