@@ -3,6 +3,7 @@
 // Prints a table and one JSON line. Timings are measurements, never test assertions.
 
 import { availableParallelism, loadavg } from 'node:os';
+import { mulberry32 } from '../engine/random.ts';
 import {
   detectionBreakdown,
   detectionMetrics,
@@ -16,17 +17,7 @@ function arg(name: string, fallback: number): number {
   return i >= 0 ? Number(process.argv[i + 1]) : fallback;
 }
 
-/** mulberry32: a small seeded PRNG, so every run scores the same data. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = mulberry32;
 
 function gaussian(r: () => number): number {
   return Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { memoryWarning } from '../../cli/commands/eval.ts';
+import { TRACE } from './example-files.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const dir = mkdtempSync(join(tmpdir(), 'spoofscan-metrics-'));
@@ -198,17 +199,7 @@ describe('spoofscan calibrate', () => {
 });
 
 describe('spoofscan eval --task trace', () => {
-  const rows = [
-    [0, [0.95, 0.03, 0.02]],
-    [0, [0.4, 0.35, 0.25]],
-    [1, [0.1, 0.8, 0.1]],
-    [1, [0.1, 0.3, 0.6]],
-    [2, [0.02, 0.03, 0.95]],
-    [3, [0.45, 0.4, 0.15]],
-    [3, [0.2, 0.7, 0.1]],
-    [3, [0.34, 0.33, 0.33]],
-    [2, [0.2, 0.1, 0.7]],
-  ] as const;
+  const rows = TRACE;
   const list = file('trace_list.txt', rows.map(([t], i) => `apis/clip${i + 1}.wav ${t}`).join('\n') + '\n');
   const tsc = file('trace_scores.txt', rows.map(([, p], i) => `apis/clip${i + 1}.wav 0 ${p.join(' ')}`).join('\n') + '\n');
 

@@ -5,18 +5,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { mulberry32 } from '../../engine/random.ts';
 
-/** mulberry32: a tiny seeded PRNG, kept here so the example data never changes with other code. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = mulberry32;
 
 /** One split: bona fide ~ N(2, 1.2); each attack's spoof ~ N(mean, 1.3); scores rounded to 4 decimals. */
 function split(first: number, seed: number, attacks: [string, number][], nBona: number, nPerAttack: number) {
@@ -38,7 +29,7 @@ function split(first: number, seed: number, attacks: [string, number][], nBona: 
 }
 
 // spec §7 tracing vectors: truth, then the probabilities over K = 3 seen classes (label 3 = unseen)
-const TRACE: [number, number[]][] = [
+export const TRACE: [number, number[]][] = [
   [0, [0.95, 0.03, 0.02]],
   [0, [0.4, 0.35, 0.25]],
   [1, [0.1, 0.8, 0.1]],
