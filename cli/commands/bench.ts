@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { UserError } from '../errors.ts';
 
-export const summary = 'run a benchmark (matmul, …) and record its timings with adapter info';
+export const summary = 'run a benchmark (matmul, conv, local-attention, xlsr, metrics) side by side; table + JSON with adapter info';
 
 interface BenchModule {
   summary: string;
@@ -42,7 +42,7 @@ function benches(): BenchEntry[] {
 
 function help(): void {
   console.log('usage: spoofscan bench <benchmark> [options]\n\nbenchmarks:');
-  for (const b of benches()) console.log(`  ${b.name.padEnd(10)} ${b.summary}`);
+  for (const b of benches()) console.log(`  ${b.name.padEnd(16)} ${b.summary}`);
   console.log('\nRun `spoofscan bench <benchmark> --help` for its options. Results: bench/results/, docs/bench.md.');
 }
 
