@@ -1,4 +1,4 @@
-// spoofscan score --model CKPT [--crop first|full] [--json] AUDIO…
+// spoofscan score --model CKPT [--crop first|full|windows] [--window N] [--batch N] [--json] AUDIO…
 // Eval-mode scores of the XLS-R → Nes2Net detector: per file the two logits and the score (logit of class 1,
 // bona fide; higher = more bona fide).
 import { parseArgs } from 'node:util';
@@ -7,7 +7,7 @@ import { Detector } from '../../models/detector.ts';
 import { formatLoadReport, LoadError } from '../../models/io/index.ts';
 import { fileSource } from '../../models/io/file-source.node.ts';
 import { receptiveField } from '../../models/xlsr/config.ts';
-import { cropPad, CROP_LENGTH } from '../../train/data/crop.ts';
+import { cropPad, CROP_LENGTH, windows } from '../../train/data/crop.ts';
 import { loadAudio } from '../../train/data/decode.ts';
 import { readBytes } from '../../train/data/loader.node.ts';
 import { UserError } from '../errors.ts';
@@ -15,7 +15,7 @@ import { Progress } from '../progress.ts';
 
 export const summary = 'score audio files with an XLS-R + Nes2Net-LA detector (logits and bona fide score)';
 
-const HELP = `usage: spoofscan score --model CKPT [--crop first|full] [--json] AUDIO...
+const HELP = `usage: spoofscan score --model CKPT [--crop first|full|windows] [--window N] [--batch N] [--json] AUDIO...
 
 Scores each audio file (WAV, FLAC or MP3; mixed to mono and resampled to 16 kHz, never normalised) with the
 detector in CKPT (the MultiAPI-Spoof epoch_5_1.422.pth, or a spoofscan .safetensors from spoofscan convert),
@@ -24,8 +24,14 @@ likely bona fide).
 
 options:
   --model CKPT        detector weights (XLS-R + Nes2Net-LA or Nes2Net-X)
-  --crop first|full   first: the first ${CROP_LENGTH.toLocaleString('en-US')} samples (4.04 s), shorter clips repeat-padded
-                      as the reference evaluation does (default); full: the whole utterance
+  --crop first|full|windows
+                      first: the first ${CROP_LENGTH.toLocaleString('en-US')} samples (4.04 s), shorter clips repeat-padded
+                      as the reference evaluation does (default); full: the whole utterance in one pass;
+                      windows: the whole utterance in windows of --window samples overlapping by half (the
+                      last one aligned to the end), logits and score averaged over the windows; long
+                      files never go through the model whole
+  --window N          window length in samples for --crop windows (default ${CROP_LENGTH.toLocaleString('en-US')})
+  --batch N           windows per forward pass for --crop windows (default 8)
   --json              one JSON array on stdout
   -h, --help          this help`;
 
@@ -35,7 +41,9 @@ export interface ScoreRow {
   samples: number;
   /** Samples the model saw. */
   input: number;
-  crop: 'first' | 'full';
+  crop: 'first' | 'full' | 'windows';
+  /** --crop windows: how many windows were averaged. */
+  windows?: number;
   logits: number[];
   score: number;
 }
@@ -47,6 +55,8 @@ export async function run(argv: string[]): Promise<number> {
     options: {
       model: { type: 'string' },
       crop: { type: 'string', default: 'first' },
+      window: { type: 'string' },
+      batch: { type: 'string', default: '8' },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -57,9 +67,14 @@ export async function run(argv: string[]): Promise<number> {
     return 0;
   }
   if (!values.model) throw new UserError(`--model CKPT is required\n${HELP}`);
-  if (values.crop !== 'first' && values.crop !== 'full') throw new UserError(`--crop must be first or full, not "${values.crop}"`);
+  if (values.crop !== 'first' && values.crop !== 'full' && values.crop !== 'windows') throw new UserError(`--crop must be first, full or windows, not "${values.crop}"`);
   if (!files.length) throw new UserError(`no audio file given\n${HELP}`);
   const crop = values.crop;
+  if (values.window !== undefined && crop !== 'windows') throw new UserError('--window applies to --crop windows only');
+  const windowLength = Number(values.window ?? CROP_LENGTH);
+  const batch = Number(values.batch);
+  if (!Number.isInteger(windowLength) || windowLength < 400) throw new UserError(`--window must be an integer ≥ 400 samples (one XLS-R frame), not "${values.window}"`);
+  if (!Number.isInteger(batch) || batch < 1) throw new UserError(`--batch must be a positive integer, not "${values.batch}"`);
 
   await initEngine();
   const source = await fileSource(values.model);
@@ -79,21 +94,19 @@ export async function run(argv: string[]): Promise<number> {
     throw new UserError(`${values.model}: the back-end has ${detector.backend.config.nOut} outputs; score needs a 2-class (spoof / bona fide) detector`);
   }
 
-  // --crop first tiles any non-empty clip to the crop length, as the reference does, so even a clip shorter than
-  // XLS-R's receptive field is scored; --crop full needs at least one frame.
-  const minSamples = crop === 'first' ? 1 : receptiveField(detector.xlsr.config.convLayers);
+  // --crop first and windows tile any non-empty clip to the crop or window length, as the reference does, so even
+  // a clip shorter than XLS-R's receptive field is scored; --crop full needs at least one frame.
+  const minSamples = crop === 'full' ? receptiveField(detector.xlsr.config.convLayers) : 1;
   const rows: ScoreRow[] = [];
   const progress = files.length > 1 ? new Progress('score', files.length, 'files') : null;
   try {
     for (const file of files) {
       const { samples } = await loadAudio(await readBytes(file), file, { minSamples });
-      const input = crop === 'first' ? cropPad(samples, 'repeat-first') : samples;
-      const wav = tensor(input, [1, input.length]);
-      try {
-        const { logits, scores } = await detector.score(wav);
+      if (crop === 'windows') rows.push({ file, samples: samples.length, crop, ...(await scoreWindows(detector, samples, windowLength, batch)) });
+      else {
+        const input = crop === 'first' ? cropPad(samples, 'repeat-first') : samples;
+        const { logits, scores } = await scoreBatch(detector, [input]);
         rows.push({ file, samples: samples.length, input: input.length, crop, logits: logits[0], score: scores[0] });
-      } finally {
-        wav.dispose();
       }
       progress?.tick();
     }
@@ -108,4 +121,40 @@ export async function run(argv: string[]): Promise<number> {
     for (const r of rows) console.log(`${r.file.padEnd(width)}  ${r.logits.map((v) => v.toFixed(5).padStart(10)).join('  ')}  ${r.score.toFixed(5).padStart(10)}`);
   }
   return 0;
+}
+
+/** Detector.score on equal-length inputs stacked into one batch. */
+async function scoreBatch(detector: Detector, inputs: Float32Array[]): Promise<{ logits: number[][]; scores: number[] }> {
+  const L = inputs[0].length;
+  const flat = new Float32Array(inputs.length * L);
+  inputs.forEach((x, i) => flat.set(x, i * L));
+  const wav = tensor(flat, [inputs.length, L]);
+  try {
+    return await detector.score(wav);
+  } finally {
+    wav.dispose();
+  }
+}
+
+/** Overlapping windows (hop = length / 2) scored `batch` at a time; logits and score averaged over windows. */
+async function scoreWindows(detector: Detector, samples: Float32Array, length: number, batch: number): Promise<{ input: number; windows: number; logits: number[]; score: number }> {
+  const sum: number[] = [];
+  let scoreSum = 0;
+  let count = 0;
+  let pending: Float32Array[] = [];
+  const flush = async () => {
+    const { logits, scores } = await scoreBatch(detector, pending);
+    logits.forEach((row, i) => {
+      row.forEach((v, c) => (sum[c] = (sum[c] ?? 0) + v));
+      scoreSum += scores[i];
+      count++;
+    });
+    pending = [];
+  };
+  for (const w of windows(samples, length, length / 2)) {
+    pending.push(w.samples);
+    if (pending.length === batch) await flush();
+  }
+  if (pending.length) await flush();
+  return { input: length, windows: count, logits: sum.map((v) => v / count), score: scoreSum / count };
 }

@@ -50,6 +50,23 @@ function expectClose(a: number[], b: number[]): void {
 }
 
 describe('spoofscan score', () => {
+  it('--crop windows: logits and score are the means of Detector.score over half-overlapping windows, batched', async () => {
+    const long = noise(7000, 14);
+    const longFile = writeWav(dir, 'long.wav', long);
+    // window 4000, hop 2000: starts 0, 2000 and 3000 (the last aligned to the end); batches of 2 windows
+    const r = await captured(() => run(['--model', DETECTOR, '--crop', 'windows', '--window', '4000', '--batch', '2', '--json', longFile, TINY_FILE]));
+    const rows = JSON.parse(r.stdout) as ScoreRow[];
+    expect(rows[0]).toMatchObject({ file: longFile, samples: 7000, input: 4000, crop: 'windows', windows: 3 });
+    const e = await expected([long.slice(0, 4000), long.slice(2000, 6000), long.slice(3000, 7000)]);
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    expectClose(rows[0].logits, [0, 1].map((c) => mean(e.logits.map((l) => l[c]))));
+    expectClose([rows[0].score], [mean(e.scores)]);
+    // a clip shorter than the window is one repeat-padded window (np.tile), even under 400 samples
+    expect(rows[1]).toMatchObject({ samples: 300, input: 4000, windows: 1 });
+    const tiled = Float32Array.from({ length: 4000 }, (_, i) => TINY[i % 300]);
+    expectClose(rows[1].logits, (await expected([tiled])).logits[0]);
+  });
+
   it('--crop full --json: documented rows equal to Detector.score on the whole files', async () => {
     const r = await captured(() => run(['--model', DETECTOR, '--crop', 'full', '--json', ...FILES]));
     expect(r.value).toBe(0);
@@ -94,7 +111,10 @@ describe('spoofscan score', () => {
 
   it('flag and input errors are clear', async () => {
     await expect(captured(() => run([FILES[0]]))).rejects.toThrow(/--model CKPT is required/);
-    await expect(captured(() => run(['--model', DETECTOR, '--crop', 'middle', FILES[0]]))).rejects.toThrow(/--crop must be first or full, not "middle"/);
+    await expect(captured(() => run(['--model', DETECTOR, '--crop', 'middle', FILES[0]]))).rejects.toThrow(/--crop must be first, full or windows, not "middle"/);
+    await expect(captured(() => run(['--model', DETECTOR, '--crop', 'windows', '--window', '100', FILES[0]]))).rejects.toThrow(/--window must be an integer ≥ 400/);
+    await expect(captured(() => run(['--model', DETECTOR, '--window', '4000', FILES[0]]))).rejects.toThrow(/--window applies to --crop windows only/);
+    await expect(captured(() => run(['--model', DETECTOR, '--crop', 'windows', '--batch', '0', FILES[0]]))).rejects.toThrow(/--batch must be a positive integer/);
     await expect(captured(() => run(['--model', DETECTOR]))).rejects.toThrow(/no audio file given/);
     await expect(captured(() => run(['--model', DETECTOR, join(dir, 'absent.wav')]))).rejects.toThrow(/absent\.wav: file not found/);
     await expect(captured(() => run(['--model', DETECTOR, '--crop', 'full', TINY_FILE]))).rejects.toThrow(/tiny\.wav: too short: 300 samples/);
