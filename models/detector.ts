@@ -8,7 +8,7 @@ import type { ByteSource } from './io/byte-source.ts';
 import { loadWeights, type LoadedWeights, type LoadOptions } from './io/load.ts';
 import { Nes2Net, scoresFromLogits, type Nes2NetStages } from './nes2net/nes2net.ts';
 import { XlsrModel } from './xlsr/model.ts';
-import { paramsFromWeights } from './xlsr/params.ts';
+import { withXlsrFrontEnd } from './xlsr/load.ts';
 
 export interface DetectorForwardOptions {
   /** Train mode for both parts (XLS-R dropouts/layerdrop, back-end BatchNorm batch statistics and dropout). */
@@ -40,14 +40,7 @@ export class Detector {
   /** From loaded weights holding both parts (arch 'xlsr-nes2net'). */
   static async load(weights: LoadedWeights): Promise<Detector> {
     if (!weights.config.nes2net) throw new Error(`${weights.file}: holds no Nes2Net back-end (arch ${weights.config.arch}); a detector needs XLS-R + Nes2Net weights`);
-    const backend = await Nes2Net.load(weights);
-    try {
-      // The recipe fine-tunes the whole model: every XLS-R parameter trains unless the caller freezes some.
-      return new Detector(new XlsrModel(await paramsFromWeights(weights)).freeze('none'), backend);
-    } catch (e) {
-      backend.dispose();
-      throw e;
-    }
+    return withXlsrFrontEnd(weights, await Nes2Net.load(weights), (xlsr, backend) => new Detector(xlsr, backend));
   }
 
   /** Opens any checkpoint models/io reads and builds the detector; the load report is in `weights.report`. */

@@ -7,7 +7,7 @@ import type { ByteSource } from '../io/byte-source.ts';
 import { loadWeights, type LoadedWeights, type LoadOptions } from '../io/load.ts';
 import { Nes2Net } from '../nes2net/nes2net.ts';
 import { XlsrModel } from '../xlsr/model.ts';
-import { paramsFromWeights } from '../xlsr/params.ts';
+import { withXlsrFrontEnd } from '../xlsr/load.ts';
 import { DEFAULT_OPEN_SET_THRESHOLD, openSetDecisions, type TracePrediction } from './open-set.ts';
 import { ReferenceTracer } from './reference.ts';
 
@@ -37,12 +37,7 @@ export class TracingModel {
     const arch = weights.config.arch;
     if (arch === 'xlsr') throw new Error(`${weights.file}: holds only XLS-R; a tracing model needs a tracing head (reference tracer or Nes2Net)`);
     const head = arch === 'xlsr-tracer' ? await ReferenceTracer.load(weights) : await Nes2Net.load(weights);
-    try {
-      return new TracingModel(new XlsrModel(await paramsFromWeights(weights)).freeze('none'), head);
-    } catch (e) {
-      head.dispose();
-      throw e;
-    }
+    return withXlsrFrontEnd(weights, head, (xlsr, h) => new TracingModel(xlsr, h));
   }
 
   /** Opens any checkpoint models/io reads; the load report is in `weights.report`. */

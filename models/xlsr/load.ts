@@ -9,3 +9,16 @@ export async function loadXlsr(source: ByteSource, opts: LoadOptions = {}, onTen
   const weights = await loadWeights(source, opts);
   return { model: new XlsrModel(await paramsFromWeights(weights, onTensor)), weights };
 }
+
+/**
+ * The fine-tuning front-end of a whole-model checkpoint (every XLS-R parameter trainable, as the recipes
+ * fine-tune it), paired with its already-built head by `make`; the head is freed if building XLS-R fails.
+ */
+export async function withXlsrFrontEnd<H extends { dispose(): void }, M>(weights: LoadedWeights, head: H, make: (xlsr: XlsrModel, head: H) => M): Promise<M> {
+  try {
+    return make(new XlsrModel(await paramsFromWeights(weights)).freeze('none'), head);
+  } catch (e) {
+    head.dispose();
+    throw e;
+  }
+}
