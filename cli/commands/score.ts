@@ -2,12 +2,13 @@
 // Eval-mode scores of the XLS-R → Nes2Net detector: per file the two logits and the score (logit of class 1,
 // bona fide; higher = more bona fide).
 import { parseArgs } from 'node:util';
-import { initEngine, tensor } from '../../engine/node.ts';
+import { initEngine } from '../../engine/node.ts';
+import { scoreClip } from '../../inference/detect.ts';
 import { Detector } from '../../models/detector.ts';
 import { formatLoadReport, LoadError } from '../../models/io/index.ts';
 import { fileSource } from '../../models/io/file-source.node.ts';
 import { receptiveField } from '../../models/xlsr/config.ts';
-import { cropPad, CROP_LENGTH, windows } from '../../train/data/crop.ts';
+import { CROP_LENGTH } from '../../train/data/crop.ts';
 import { loadAudio } from '../../train/data/decode.ts';
 import { readBytes } from '../../train/data/loader.node.ts';
 import { UserError } from '../errors.ts';
@@ -102,12 +103,8 @@ export async function run(argv: string[]): Promise<number> {
   try {
     for (const file of files) {
       const { samples } = await loadAudio(await readBytes(file), file, { minSamples });
-      if (crop === 'windows') rows.push({ file, samples: samples.length, crop, ...(await scoreWindows(detector, samples, windowLength, batch)) });
-      else {
-        const input = crop === 'first' ? cropPad(samples, 'repeat-first') : samples;
-        const { logits, scores } = await scoreBatch(detector, [input]);
-        rows.push({ file, samples: samples.length, input: input.length, crop, logits: logits[0], score: scores[0] });
-      }
+      const r = await scoreClip(detector, samples, { crop, window: windowLength, batch });
+      rows.push({ file, samples: samples.length, input: r.input, crop, ...(crop === 'windows' ? { windows: r.windows.length } : {}), logits: r.logits, score: r.score });
       progress?.tick();
     }
   } finally {
@@ -121,40 +118,4 @@ export async function run(argv: string[]): Promise<number> {
     for (const r of rows) console.log(`${r.file.padEnd(width)}  ${r.logits.map((v) => v.toFixed(5).padStart(10)).join('  ')}  ${r.score.toFixed(5).padStart(10)}`);
   }
   return 0;
-}
-
-/** Detector.score on equal-length inputs stacked into one batch. */
-async function scoreBatch(detector: Detector, inputs: Float32Array[]): Promise<{ logits: number[][]; scores: number[] }> {
-  const L = inputs[0].length;
-  const flat = new Float32Array(inputs.length * L);
-  inputs.forEach((x, i) => flat.set(x, i * L));
-  const wav = tensor(flat, [inputs.length, L]);
-  try {
-    return await detector.score(wav);
-  } finally {
-    wav.dispose();
-  }
-}
-
-/** Overlapping windows (hop = length / 2) scored `batch` at a time; logits and score averaged over windows. */
-async function scoreWindows(detector: Detector, samples: Float32Array, length: number, batch: number): Promise<{ input: number; windows: number; logits: number[]; score: number }> {
-  const sum: number[] = [];
-  let scoreSum = 0;
-  let count = 0;
-  let pending: Float32Array[] = [];
-  const flush = async () => {
-    const { logits, scores } = await scoreBatch(detector, pending);
-    logits.forEach((row, i) => {
-      row.forEach((v, c) => (sum[c] = (sum[c] ?? 0) + v));
-      scoreSum += scores[i];
-      count++;
-    });
-    pending = [];
-  };
-  for (const w of windows(samples, length, length / 2)) {
-    pending.push(w.samples);
-    if (pending.length === batch) await flush();
-  }
-  if (pending.length) await flush();
-  return { input: length, windows: count, logits: sum.map((v) => v / count), score: scoreSum / count };
 }
