@@ -71,6 +71,8 @@ export interface LoadedWeights {
   /** In the order of modelParams(config). */
   tensors: MappedTensor[];
   get(name: string): MappedTensor | undefined;
+  /** safetensors `__metadata__` (null for PyTorch files): task, classes, calibration, provenance (models/model-info.ts). */
+  metadata: Record<string, string> | null;
 }
 
 export class LoadError extends CheckpointError {
@@ -155,7 +157,7 @@ export function mapCheckpoint(ck: Checkpoint, opts: LoadOptions = {}): LoadedWei
   if (problems.length) throw new LoadError(file, `does not fit the ${config.arch} model (config from ${cfg.source}): ${problems.join('; ')}`, report);
 
   const index = new Map(tensors.map((t) => [t.name, t]));
-  return { file, config, report, tensors, get: (n) => index.get(n) };
+  return { file, config, report, tensors, get: (n) => index.get(n), metadata: ck.metadata };
 }
 
 
