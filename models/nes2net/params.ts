@@ -114,3 +114,8 @@ export function uniformValues(n: number, bound: number, rng: Rng): Float32Array 
   for (let i = 0; i < n; i++) v[i] = (2 * rng.uniform() - 1) * bound;
   return v;
 }
+
+/** Restores num_batches_tracked counts (by tensor name, as batchCounts() gives them), e.g. on resume. */
+export function setBatchCounts(p: Params, counts: ReadonlyMap<string, number>): void {
+  for (const [name, n] of counts) p.batchNorm(name.slice(0, -'.num_batches_tracked'.length)).numBatchesTracked = n;
+}

@@ -162,8 +162,10 @@ export class DataLoader {
   /**
    * Yields the batches of one epoch. Items are prepared `prefetch` ahead while the consumer works.
    * Rows of different lengths (policy 'full') are never mixed: a batch closes when the length changes.
+   * `from` starts at that position of the epoch's order (a resumed run: `from` = batches done × batch size;
+   * items keep their per-position randomness, so the rest of the epoch is what it would have been).
    */
-  async *epoch(epoch: number): AsyncGenerator<Batch> {
+  async *epoch(epoch: number, from = 0): AsyncGenerator<Batch> {
     const order = this.order(epoch);
     const B = this.opts.batchSize;
     const ahead = Math.max(1, this.opts.prefetch ?? 2 * B);
@@ -188,9 +190,10 @@ export class DataLoader {
       st.audioSecondsPerSecond = audioSeconds / Math.max(st.seconds, 1e-9);
       st.waitFraction = st.waitSeconds / Math.max(st.seconds, 1e-9);
     };
-    let next = 0; // next position to submit
+    if (!(Number.isInteger(from) && from >= 0 && from <= order.length)) throw new RangeError(`epoch: start position ${from} is outside 0..${order.length}`);
+    let next = from; // next position to submit
     const submit = () => {
-      while (next < order.length && next - st.items < ahead) {
+      while (next < order.length && next - (from + st.items) < ahead) {
         const rec = order[next];
         const job: ItemJob = { record: rec, position: next, epoch, path: this.records[rec].path };
         const p = this.source.prepare(job);
@@ -202,7 +205,7 @@ export class DataLoader {
 
     let rows: { data: Float32Array; record: number; count: number }[] = [];
     let rowLength = -1;
-    let batchIndex = 0;
+    let batchIndex = Math.floor(from / B);
     const flush = (): Batch => {
       const L = rowLength;
       const x = new Float32Array(rows.length * L);
@@ -229,7 +232,7 @@ export class DataLoader {
     };
 
     try {
-      for (let pos = 0; pos < order.length; pos++) {
+      for (let pos = from; pos < order.length; pos++) {
         submit();
         const t0 = now();
         const res = await pending[pos];
