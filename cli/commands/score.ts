@@ -1,60 +1,89 @@
-// spoofscan score --model CKPT [--crop first|full|windows] [--window N] [--batch N] [--json] AUDIO…
-// Eval-mode scores of the XLS-R → Nes2Net detector: per file the two logits and the score (logit of class 1,
-// bona fide; higher = more bona fide).
+// spoofscan score [--model CKPT] [--list FILE --root DIR] [--out FILE] [--format tsv|csv|json] AUDIO|FOLDER…
+// Eval-mode bona fide scores of the XLS-R → Nes2Net detector (score = logit of class 1; higher = more bona fide),
+// written as a score file that `spoofscan eval` and `calibrate` read back by column name.
 import { parseArgs } from 'node:util';
 import { initEngine } from '../../engine/node.ts';
+import { checkClipOptions, type ClipCrop } from '../../inference/clip.ts';
 import { scoreClip } from '../../inference/detect.ts';
+import { formatDetectionScores, SCORE_FORMATS, type DetectionRow, type ScoreFormat } from '../../inference/score-writer.ts';
 import { Detector } from '../../models/detector.ts';
 import { formatLoadReport, LoadError } from '../../models/io/index.ts';
 import { fileSource } from '../../models/io/file-source.node.ts';
+import { describeProvenance, readModelInfo } from '../../models/model-info.ts';
 import { receptiveField } from '../../models/xlsr/config.ts';
 import { CROP_LENGTH } from '../../train/data/crop.ts';
 import { loadAudio } from '../../train/data/decode.ts';
 import { readBytes } from '../../train/data/loader.node.ts';
+import { writeFileAtomic } from '../../train/run-dir.node.ts';
 import { UserError } from '../errors.ts';
+import { collectInputs } from '../inputs.ts';
+import { defaultModel } from '../pretrained.ts';
 import { Progress } from '../progress.ts';
 
-export const summary = 'score audio files with an XLS-R + Nes2Net-LA detector (logits and bona fide score)';
+export const summary = 'score audio with a detector: bona fide score per file, a score file for eval (default: the bundled demo model)';
 
-const HELP = `usage: spoofscan score --model CKPT [--crop first|full|windows] [--window N] [--batch N] [--json] AUDIO...
+const HELP = `usage: spoofscan score [--model CKPT] [--out FILE] [--format tsv|csv|json] [--threshold T] [--llr]
+                       [--list FILE --root DIR] [--skip-bad] [--crop first|full|windows] [--window N] [--batch N]
+                       AUDIO|FOLDER...
 
-Scores each audio file (WAV, FLAC or MP3; mixed to mono and resampled to 16 kHz, never normalised) with the
-detector in CKPT (the MultiAPI-Spoof epoch_5_1.422.pth, or a spoofscan .safetensors from spoofscan convert),
-in eval mode. Prints per file the two logits and the score = logit of class 1 (bona fide; higher = more
-likely bona fide).
+Scores each audio file (WAV, FLAC or MP3; mixed to mono, resampled to 16 kHz, never normalised) with the
+detector in CKPT, in eval mode: score = logit of class 1 (bona fide; higher = more likely bona fide). Without
+--model the bundled demo detector is used (a toy trained on data/mini; the output says so). CKPT: a spoofscan
+.safetensors (from spoofscan train / convert) or the MultiAPI-Spoof epoch_5_1.422.pth.
 
-options:
-  --model CKPT        detector weights (XLS-R + Nes2Net-LA or Nes2Net-X)
+inputs:
+  AUDIO|FOLDER        files, or folders searched recursively for .wav/.flac/.mp3
+  --list FILE         a protocol list (any format spoofscan reads); ids in the output are the list's paths
+  --root DIR          the folder the list's paths are relative to
+  --skip-bad          score what can be scored and list what was skipped (default: any bad input stops the run
+                      before the model loads)
+
+output:
+  --out FILE          write a score file (atomically) instead of a table on stdout: a header line and one row
+                      per input: id, score, [llr,] decision, [label] — spoofscan eval --scores FILE reads it
+  --format tsv|csv|json
+                      score file layout (default tsv)
+  --threshold T       decision = bonafide when score ≥ T (default: the checkpoint's dev calibration, LLR ≥ 0;
+                      without one, the larger logit)
+  --llr               add the calibrated LLR column (needs a checkpoint with a calibration)
+  --json              print JSON on stdout (same as --format json without --out)
+
+model input:
   --crop first|full|windows
                       first: the first ${CROP_LENGTH.toLocaleString('en-US')} samples (4.04 s), shorter clips repeat-padded
-                      as the reference evaluation does (default); full: the whole utterance in one pass;
-                      windows: the whole utterance in windows of --window samples overlapping by half (the
-                      last one aligned to the end), logits and score averaged over the windows; long
-                      files never go through the model whole
+                      (the reference evaluation; default); full: the whole utterance in one pass; windows: the
+                      whole utterance in half-overlapping windows, logits and score averaged
   --window N          window length in samples for --crop windows (default ${CROP_LENGTH.toLocaleString('en-US')})
   --batch N           windows per forward pass for --crop windows (default 8)
-  --json              one JSON array on stdout
   -h, --help          this help`;
 
-export interface ScoreRow {
+/** One scored input (the JSON layout): the score file's fields plus what the model saw. */
+export interface ScoreRow extends DetectionRow {
+  /** The input as given (same as id). */
   file: string;
   /** Samples of the 16 kHz signal before cropping. */
   samples: number;
-  /** Samples the model saw. */
+  /** Samples of one model input. */
   input: number;
-  crop: 'first' | 'full' | 'windows';
+  crop: ClipCrop;
   /** --crop windows: how many windows were averaged. */
   windows?: number;
-  logits: number[];
-  score: number;
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const parsed = parseArgs({
+  const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
     options: {
       model: { type: 'string' },
+      out: { type: 'string' },
+      format: { type: 'string' },
+      threshold: { type: 'string' },
+      llr: { type: 'boolean', default: false },
+      list: { type: 'string' },
+      root: { type: 'string' },
+      'list-format': { type: 'string' },
+      'skip-bad': { type: 'boolean', default: false },
       crop: { type: 'string', default: 'first' },
       window: { type: 'string' },
       batch: { type: 'string', default: '8' },
@@ -62,60 +91,113 @@ export async function run(argv: string[]): Promise<number> {
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
-  const { values, positionals: files } = parsed;
   if (values.help) {
     console.log(HELP);
     return 0;
   }
-  if (!values.model) throw new UserError(`--model CKPT is required\n${HELP}`);
-  if (values.crop !== 'first' && values.crop !== 'full' && values.crop !== 'windows') throw new UserError(`--crop must be first, full or windows, not "${values.crop}"`);
-  if (!files.length) throw new UserError(`no audio file given\n${HELP}`);
-  const crop = values.crop;
-  if (values.window !== undefined && crop !== 'windows') throw new UserError('--window applies to --crop windows only');
-  const windowLength = Number(values.window ?? CROP_LENGTH);
-  const batch = Number(values.batch);
-  if (!Number.isInteger(windowLength) || windowLength < 400) throw new UserError(`--window must be an integer ≥ 400 samples (one XLS-R frame), not "${values.window}"`);
-  if (!Number.isInteger(batch) || batch < 1) throw new UserError(`--batch must be a positive integer, not "${values.batch}"`);
+  const format = (values.format ?? (values.json ? 'json' : 'tsv')) as ScoreFormat;
+  if (!SCORE_FORMATS.includes(format)) throw new UserError(`--format must be ${SCORE_FORMATS.join(', ')}, not "${values.format}"`);
+  if (values.window !== undefined && values.crop !== 'windows') throw new UserError('--window applies to --crop windows only');
+  if (values.root !== undefined && !values.list) throw new UserError('--root applies to --list');
+  let clip;
+  try {
+    clip = checkClipOptions({ crop: values.crop as ClipCrop, window: values.window === undefined ? undefined : Number(values.window), batch: Number(values.batch) });
+  } catch (e) {
+    throw new UserError(`--${(e as Error).message}`);
+  }
+  const threshold = values.threshold === undefined ? undefined : Number(values.threshold);
+  if (threshold !== undefined && !Number.isFinite(threshold)) throw new UserError(`--threshold must be a number, not "${values.threshold}"`);
+  const inputs = await collectInputs({ paths: positionals, list: values.list, root: values.root, format: values['list-format'], skipBad: values['skip-bad'] });
+  const modelPath = values.model ?? defaultModel('detector');
 
   await initEngine();
-  const source = await fileSource(values.model);
+  const source = await fileSource(modelPath);
   let detector: Detector;
+  let info;
   try {
     const opened = await Detector.open(source);
     detector = opened.detector;
-    if (!values.json) console.error(formatLoadReport(opened.weights.report));
+    info = readModelInfo(opened.weights.metadata ?? undefined, modelPath);
+    if (format !== 'json' || values.out) console.error(formatLoadReport(opened.weights.report));
   } catch (e) {
     if (e instanceof LoadError) console.error(formatLoadReport(e.report));
     throw e;
   } finally {
     await source.close();
   }
+  console.error(`model: ${modelPath} — ${describeProvenance(info)}`);
+  if (info.task === 'trace') {
+    detector.dispose();
+    throw new UserError(`${modelPath} is an API tracer; use spoofscan trace`);
+  }
   if (detector.backend.config.nOut !== 2) {
     detector.dispose();
-    throw new UserError(`${values.model}: the back-end has ${detector.backend.config.nOut} outputs; score needs a 2-class (spoof / bona fide) detector`);
+    throw new UserError(`${modelPath}: the back-end has ${detector.backend.config.nOut} outputs; score needs a 2-class (spoof / bona fide) detector`);
   }
+  if (values.llr && !info.calibration) {
+    detector.dispose();
+    throw new UserError(`--llr: ${modelPath} carries no calibration (train one with spoofscan train, or fit it with spoofscan calibrate)`);
+  }
+  const cal = info.calibration;
+  // Decision rule: the given threshold, else LLR ≥ 0 under the stored calibration, else the larger logit.
+  const rule = threshold !== undefined ? `score >= ${threshold}` : cal ? `calibrated LLR >= 0 (score >= ${(-cal.c / cal.a).toPrecision(6)})` : 'logit1 >= logit0 (uncalibrated)';
+  const decide = (score: number, logits: number[]): 'bonafide' | 'spoof' =>
+    (threshold !== undefined ? score >= threshold : cal ? cal.a * score + cal.c >= 0 : logits[1] >= logits[0]) ? 'bonafide' : 'spoof';
 
-  // --crop first and windows tile any non-empty clip to the crop or window length, as the reference does, so even
-  // a clip shorter than XLS-R's receptive field is scored; --crop full needs at least one frame.
-  const minSamples = crop === 'full' ? receptiveField(detector.xlsr.config.convLayers) : 1;
+  // A clip shorter than XLS-R's receptive field is tiled for first/windows; --crop full needs one frame.
+  const minSamples = clip.crop === 'full' ? receptiveField(detector.xlsr.config.convLayers) : 1;
   const rows: ScoreRow[] = [];
-  const progress = files.length > 1 ? new Progress('score', files.length, 'files') : null;
+  const skipped = [...inputs.skipped];
+  const progress = inputs.items.length > 1 ? new Progress('score', inputs.items.length, 'files') : null;
   try {
-    for (const file of files) {
-      const { samples } = await loadAudio(await readBytes(file), file, { minSamples });
-      const r = await scoreClip(detector, samples, { crop, window: windowLength, batch });
-      rows.push({ file, samples: samples.length, input: r.input, crop, ...(crop === 'windows' ? { windows: r.windows.length } : {}), logits: r.logits, score: r.score });
+    for (const it of inputs.items) {
+      try {
+        const { samples } = await loadAudio(await readBytes(it.path), it.path, { minSamples });
+        const r = await scoreClip(detector, samples, clip);
+        rows.push({
+          id: it.id,
+          file: it.id,
+          samples: samples.length,
+          input: r.input,
+          crop: clip.crop,
+          ...(clip.crop === 'windows' ? { windows: r.windows.length } : {}),
+          score: r.score,
+          logits: r.logits,
+          ...(values.llr && cal ? { llr: cal.a * r.score + cal.c } : {}),
+          decision: decide(r.score, r.logits),
+          ...(it.label !== undefined ? { label: it.label } : {}),
+        });
+      } catch (e) {
+        if (!values['skip-bad'] || !(e as { userFacing?: boolean }).userFacing) throw e;
+        skipped.push({ path: it.path, reason: (e as Error).message });
+      }
       progress?.tick();
     }
   } finally {
     detector.dispose();
   }
-
-  if (values.json) console.log(JSON.stringify(rows, null, 2));
+  const comments = [`score_type=bona_logit`, `model=${modelPath}`, `decision: ${rule}`, `crop=${clip.crop}`];
+  if (values.out) {
+    await writeAtomic(values.out, formatDetectionScores(rows, format, comments));
+    console.error(`wrote ${rows.length} scores to ${values.out}`);
+  } else if (format === 'json') console.log(formatDetectionScores(rows, 'json'));
   else {
-    const width = Math.max(4, ...rows.map((r) => r.file.length));
-    console.log(`${'file'.padEnd(width)}  ${'logit0'.padStart(10)}  ${'logit1'.padStart(10)}  ${'score'.padStart(10)}`);
-    for (const r of rows) console.log(`${r.file.padEnd(width)}  ${r.logits.map((v) => v.toFixed(5).padStart(10)).join('  ')}  ${r.score.toFixed(5).padStart(10)}`);
+    const width = Math.max(4, ...rows.map((r) => r.id.length));
+    console.log(`${'file'.padEnd(width)}  ${'logit0'.padStart(10)}  ${'logit1'.padStart(10)}  ${'score'.padStart(10)}  decision`);
+    for (const r of rows) console.log(`${r.id.padEnd(width)}  ${r.logits.map((v) => v.toFixed(5).padStart(10)).join('  ')}  ${r.score.toFixed(5).padStart(10)}  ${r.decision === 'bonafide' ? 'bona fide' : 'SPOOF'}`);
+    console.error(`decision: ${rule}`);
   }
-  return 0;
+  if (skipped.length) {
+    console.error(`skipped ${skipped.length} input(s):`);
+    for (const s of skipped) console.error(`  ${s.path}: ${s.reason}`);
+  }
+  return skipped.length ? 3 : 0;
+}
+
+async function writeAtomic(path: string, text: string): Promise<void> {
+  try {
+    await writeFileAtomic(path, text);
+  } catch (e) {
+    throw new UserError(`${path}: cannot write (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
 }

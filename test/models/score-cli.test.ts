@@ -75,7 +75,7 @@ describe('spoofscan score', () => {
     expect(rows).toHaveLength(2);
     const ref = await expected(SAMPLES);
     rows.forEach((row, i) => {
-      expect(Object.keys(row).sort()).toEqual(['crop', 'file', 'input', 'logits', 'samples', 'score']);
+      expect(Object.keys(row).sort()).toEqual(['crop', 'decision', 'file', 'id', 'input', 'logits', 'samples', 'score']);
       expect(row).toMatchObject({ file: FILES[i], samples: SAMPLES[i].length, input: SAMPLES[i].length, crop: 'full' });
       expect(row.logits).toHaveLength(2);
       expect(row.score).toBe(row.logits[1]);
@@ -101,22 +101,22 @@ describe('spoofscan score', () => {
     expect(r.value).toBe(0);
     expect(r.stderr).toMatch(/detector-ddp\.pth: torch-zip, layout multiapi/);
     const lines = r.stdout.trimEnd().split('\n');
-    expect(lines[0]).toMatch(/^file\s+logit0\s+logit1\s+score$/);
+    expect(lines[0]).toMatch(/^file\s+logit0\s+logit1\s+score\s+decision$/);
     expect(lines).toHaveLength(2);
     const cols = lines[1].trim().split(/\s+/);
     expect(cols[0]).toBe(FILES[0]);
     const ref = await expected([SAMPLES[0]]);
-    expect(cols.slice(1).map(Number)).toEqual([...ref.logits[0], ref.scores[0]].map((v) => Number(v.toFixed(5))));
+    expect(cols[4]).toMatch(/^(bona|SPOOF)$/);
+    expect(cols.slice(1, 4).map(Number)).toEqual([...ref.logits[0], ref.scores[0]].map((v) => Number(v.toFixed(5))));
   });
 
   it('flag and input errors are clear', async () => {
-    await expect(captured(() => run([FILES[0]]))).rejects.toThrow(/--model CKPT is required/);
     await expect(captured(() => run(['--model', DETECTOR, '--crop', 'middle', FILES[0]]))).rejects.toThrow(/--crop must be first, full or windows, not "middle"/);
-    await expect(captured(() => run(['--model', DETECTOR, '--crop', 'windows', '--window', '100', FILES[0]]))).rejects.toThrow(/--window must be an integer ≥ 400/);
+    await expect(captured(() => run(['--model', DETECTOR, '--crop', 'windows', '--window', '100', FILES[0]]))).rejects.toThrow(/--window must be an integer from 400/);
     await expect(captured(() => run(['--model', DETECTOR, '--window', '4000', FILES[0]]))).rejects.toThrow(/--window applies to --crop windows only/);
-    await expect(captured(() => run(['--model', DETECTOR, '--crop', 'windows', '--batch', '0', FILES[0]]))).rejects.toThrow(/--batch must be a positive integer/);
-    await expect(captured(() => run(['--model', DETECTOR]))).rejects.toThrow(/no audio file given/);
-    await expect(captured(() => run(['--model', DETECTOR, join(dir, 'absent.wav')]))).rejects.toThrow(/absent\.wav: file not found/);
+    await expect(captured(() => run(['--model', DETECTOR, '--crop', 'windows', '--batch', '0', FILES[0]]))).rejects.toThrow(/--batch must be an integer from 1/);
+    await expect(captured(() => run(['--model', DETECTOR]))).rejects.toThrow(/no audio given/);
+    await expect(captured(() => run(['--model', DETECTOR, join(dir, 'absent.wav')]))).rejects.toThrow(/absent\.wav: not found/);
     await expect(captured(() => run(['--model', DETECTOR, '--crop', 'full', TINY_FILE]))).rejects.toThrow(/tiny\.wav: too short: 300 samples/);
   });
 });

@@ -11,6 +11,7 @@
 
 import { MetricsInputError, quoteFirst, quoteLine } from './errors.ts';
 import { findDuplicates, parseDetectionLabel, type DetectionLabel } from './protocol-labels.ts';
+import { splitCsvLine } from '../data/protocols.ts';
 import { interner, isBlankOrComment, parentDirName, parseFiniteNumber, parseIndex, splitFields } from './text.ts';
 
 export interface DetectionScoreFile {
@@ -57,7 +58,67 @@ function throwProblems(source: string, problems: string[]): void {
   if (problems.length > 0) throw new MetricsInputError(`${source}: ${problems.join('; ')}`);
 }
 
-/** Reads a detection score file. Collects every bad line and throws once, with counts and examples. */
+/** Column names a header may give each field (lower-cased). */
+const SCORE_NAMES = ['score', 'cm-score', 'cm_score', 'llr'];
+const LABEL_NAMES = ['label', 'cm-label', 'cm_label', 'key'];
+const GROUP_NAMES = ['group', 'attack', 'api', 'system'];
+const ID_NAMES = [...HEADER_FIRST];
+
+interface Columns {
+  id: number;
+  score: number;
+  label: number;
+  group: number;
+}
+
+/** Columns named by a header line; null when the header names no score column but has only `id score`. */
+function columnsOf(header: string[], source: string, lineNo: number): Columns {
+  const names = header.map((h) => h.toLowerCase());
+  const find = (cands: string[]) => {
+    for (const c of cands) {
+      const i = names.indexOf(c);
+      if (i >= 0) return i;
+    }
+    return -1;
+  };
+  const score = find(SCORE_NAMES);
+  if (score < 0) {
+    if (names.length === 2) return { id: 0, score: 1, label: -1, group: -1 };
+    throw new MetricsInputError(`${source}:${lineNo}: the header (${header.join(', ')}) names no score column; name it "score" (or cm-score / llr)`);
+  }
+  return { id: Math.max(0, find(ID_NAMES)), score, label: find(LABEL_NAMES), group: find(GROUP_NAMES) };
+}
+
+/** A JSON score file: an array of objects with a string `id` (or `file`/`path`) and a finite number `score`. */
+function parseDetectionJson(text: string, source: string): { ids: string[]; scores: number[]; labels: (DetectionLabel | undefined)[]; groups: (string | undefined)[] } {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (e) {
+    throw new MetricsInputError(`${source}: starts like JSON but is not valid JSON (${(e as Error).message})`);
+  }
+  if (!Array.isArray(doc)) throw new MetricsInputError(`${source}: a JSON score file must be an array of {id, score} objects`);
+  const out = { ids: [] as string[], scores: [] as number[], labels: [] as (DetectionLabel | undefined)[], groups: [] as (string | undefined)[] };
+  doc.forEach((row: unknown, i) => {
+    const o = row as Record<string, unknown> | null;
+    const id = o && typeof o === 'object' ? (o.id ?? o.file ?? o.path) : undefined;
+    if (typeof id !== 'string' || typeof o!.score !== 'number' || !Number.isFinite(o!.score)) {
+      throw new MetricsInputError(`${source}: entry ${i} needs a string "id" (or "file") and a finite number "score"${o && typeof o === 'object' ? ` (has ${Object.keys(o).join(', ')})` : ''}`);
+    }
+    out.ids.push(id);
+    out.scores.push(o!.score as number);
+    out.labels.push(typeof o!.label === 'string' ? (parseDetectionLabel(o!.label) ?? undefined) : undefined);
+    out.groups.push(typeof o!.group === 'string' ? o!.group : parentDirName(id));
+  });
+  return out;
+}
+
+/**
+ * Reads a detection score file. Collects every bad line and throws once, with counts and examples.
+ * A column-header line picks the columns by name (`score`, `label`, `group`, in any order); without one the
+ * layouts listed at the top of this file apply. Comma-separated files (a comma and no tab on the first line)
+ * and JSON arrays of {id, score[, label, group]} objects (`spoofscan score --format json`) are read too.
+ */
 export function parseDetectionScores(
   lines: Iterable<string>,
   source: string,
@@ -74,13 +135,17 @@ export function parseDetectionScores(
   const unlabelled: string[] = [];
   let scoreType: string | null = null;
   let header: string | null = null;
+  let cols: Columns | null = null;
+  let split: (line: string) => string[] = splitFields;
   let sawData = false;
   let lineNo = 0;
   let nBad = 0;
   const bad: string[] = [];
   let nShort = 0;
   const short: string[] = [];
-  for (const raw of lines) {
+  const iter = lines[Symbol.iterator]();
+  for (let next = iter.next(); !next.done; next = iter.next()) {
+    const raw = next.value;
     lineNo++;
     const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
     if (isBlankOrComment(line)) {
@@ -88,46 +153,71 @@ export function parseDetectionScores(
       if (st) scoreType = st;
       continue;
     }
-    const f = splitFields(line);
     const first = !sawData;
     sawData = true;
+    if (first && /^\s*[[{]/.test(line)) {
+      const parts = [line];
+      for (let n = iter.next(); !n.done; n = iter.next()) parts.push(n.value);
+      const j = parseDetectionJson(parts.join('\n'), source);
+      j.ids.forEach((id, i) => {
+        ids.push(id);
+        scores.push(j.scores[i]);
+        lineNos.push(i + 1);
+        labels.push(j.labels[i]);
+        groups.push(intern(j.groups[i]));
+        if (j.labels[i] === undefined) nUnlabelled++;
+        if (rest) rest.push(j.labels[i] ?? '');
+      });
+      if (nUnlabelled && unlabelled.length === 0) unlabelled.push(`${source}: JSON entries without a "label"`);
+      break;
+    }
+    if (first && line.includes(',') && !line.includes('\t')) split = (l) => splitCsvFields(l);
+    const f = split(line);
     if (f.length < 2) {
       nShort++;
       if (short.length < 5) short.push(`line ${lineNo}: ${quoteLine(line)}`);
       continue;
     }
-    // ASVspoof 2019 CM score file: id attack label score
-    const asv19 = f.length === 4 && parseDetectionLabel(f[2]) !== null && !Number.isNaN(parseFiniteNumber(f[3])) && Number.isNaN(parseFiniteNumber(f[1]));
-    const scoreField = asv19 ? f[3] : f[1];
-    const v = parseFiniteNumber(scoreField);
-    if (Number.isNaN(v)) {
-      if (first && HEADER_FIRST.has(f[0].toLowerCase())) {
-        header = line;
-        continue;
+    if (first && HEADER_FIRST.has(f[0].toLowerCase()) && Number.isNaN(parseFiniteNumber(f[1]))) {
+      header = line;
+      cols = columnsOf(f, source, lineNo);
+      continue;
+    }
+    let label: DetectionLabel | undefined;
+    let group: string | undefined;
+    let v: number;
+    if (cols) {
+      v = f.length > cols.score ? parseFiniteNumber(f[cols.score]) : NaN;
+      if (cols.label >= 0 && f.length > cols.label) label = parseDetectionLabel(f[cols.label]) ?? undefined;
+      group = cols.group >= 0 && f.length > cols.group ? f[cols.group] : parentDirName(f[cols.id]);
+    } else {
+      // ASVspoof 2019 CM score file: id attack label score
+      const asv19 = f.length === 4 && parseDetectionLabel(f[2]) !== null && !Number.isNaN(parseFiniteNumber(f[3])) && Number.isNaN(parseFiniteNumber(f[1]));
+      v = parseFiniteNumber(asv19 ? f[3] : f[1]);
+      if (asv19) {
+        label = parseDetectionLabel(f[2]) ?? undefined;
+        group = f[1] === '-' || f[1].toLowerCase() === 'bonafide' ? undefined : f[1];
+      } else {
+        if (f.length >= 3) label = parseDetectionLabel(f[2]) ?? undefined;
+        group = f.length >= 4 ? f[3] : parentDirName(f[0]);
       }
+      if (rest && !Number.isNaN(v)) rest.push(asv19 ? `${f[2]}\t${f[1]}` : f.slice(2).join('\t'));
+    }
+    if (Number.isNaN(v)) {
       nBad++;
       if (bad.length < 5) bad.push(`line ${lineNo}: ${quoteLine(line)}`);
       continue;
     }
-    ids.push(f[0]);
+    if (cols && rest) rest.push(f.filter((_, i) => i !== cols!.id && i !== cols!.score).join('\t'));
+    ids.push(f[cols ? cols.id : 0]);
     scores.push(v);
     lineNos.push(lineNo);
-    let label: DetectionLabel | undefined;
-    let group: string | undefined;
-    if (asv19) {
-      label = parseDetectionLabel(f[2]) ?? undefined;
-      group = f[1] === '-' || f[1].toLowerCase() === 'bonafide' ? undefined : f[1];
-    } else {
-      if (f.length >= 3) label = parseDetectionLabel(f[2]) ?? undefined;
-      group = f.length >= 4 ? f[3] : parentDirName(f[0]);
-    }
     if (label === undefined) {
       nUnlabelled++;
       if (unlabelled.length < 5) unlabelled.push(`${source}:${lineNo} ${quoteLine(line)}`);
     }
     labels.push(label);
     groups.push(intern(group));
-    if (rest) rest.push(asv19 ? `${f[2]}\t${f[1]}` : f.slice(2).join('\t'));
   }
   const problems: string[] = [];
   if (nBad > 0) {
@@ -144,12 +234,17 @@ export function parseDetectionScores(
     scores: Float64Array.from(scores),
     lines: Int32Array.from(lineNos),
     labels: nUnlabelled === 0 ? (labels as DetectionLabel[]) : null,
-    unlabelled: nUnlabelled === 0 ? null : `${nUnlabelled} line(s) have no bonafide/spoof label in column 3; first: ${quoteFirst(unlabelled, nUnlabelled)}`,
+    unlabelled: nUnlabelled === 0 ? null : `${nUnlabelled} line(s) have no bonafide/spoof label${cols ? '' : ' in column 3'}; first: ${quoteFirst(unlabelled, nUnlabelled)}`,
     groups,
     scoreType,
     header,
     rest,
   };
+}
+
+/** One comma-separated line (double quotes as in RFC 4180); an unbalanced quote keeps the raw line as one field. */
+function splitCsvFields(line: string): string[] {
+  return (splitCsvLine(line) ?? [line]).map((x) => x.trim());
 }
 
 /** Reads a tracing score file `id class p0 … p(K−1)`; K is fixed by the first line. */

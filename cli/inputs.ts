@@ -1,0 +1,86 @@
+// What `score`, `trace` and friends take as input: audio files, folders (searched recursively for .wav/.flac/
+// .mp3), or a protocol list (`--list FILE --root DIR`; ids as the list names them, labels kept). Every input
+// is checked before a model is loaded, so one bad path among thousands is reported up front; with `skipBad`
+// the rest go on and the bad ones are listed.
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import { detectProtocolFormat, parseProtocol, PROTOCOL_FORMATS, type ProtocolFormat } from '../train/data/protocols.ts';
+import { UserError } from './errors.ts';
+
+export interface InputItem {
+  /** The id written to score files: the list's path as written, or the path given. */
+  id: string;
+  /** The file to read. */
+  path: string;
+  label?: string;
+}
+
+export interface Inputs {
+  items: InputItem[];
+  skipped: { path: string; reason: string }[];
+}
+
+const AUDIO = /\.(wav|flac|mp3)$/i;
+
+async function walk(dir: string, out: string[]): Promise<void> {
+  const entries = await readdir(dir, { withFileTypes: true });
+  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  for (const e of entries) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) await walk(p, out);
+    else if (e.isFile() && AUDIO.test(e.name)) out.push(p);
+  }
+}
+
+async function problemOf(path: string): Promise<string | null> {
+  try {
+    const s = await stat(path);
+    if (s.isDirectory()) return 'is a directory';
+    if (!s.isFile()) return 'is not a regular file';
+    if (s.size === 0) return 'is empty';
+    return null;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    return code === 'ENOENT' ? 'not found' : code === 'EACCES' ? 'permission denied' : `cannot be read (${code ?? (e as Error).message})`;
+  }
+}
+
+export async function collectInputs(o: { paths: string[]; list?: string; root?: string; format?: string; skipBad: boolean }): Promise<Inputs> {
+  const items: InputItem[] = [];
+  if (o.list) {
+    let text: string;
+    try {
+      text = await readFile(o.list, 'utf8');
+    } catch (e) {
+      throw new UserError(`${o.list}: cannot read the list (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    }
+    const format = (o.format ?? detectProtocolFormat(text, o.list)) as ProtocolFormat | null;
+    if (!format || !PROTOCOL_FORMATS.includes(format)) throw new UserError(`${o.list}: cannot tell the list format; give --list-format (${PROTOCOL_FORMATS.join(', ')})`);
+    const asWritten = parseProtocol(text, format, { file: o.list, asWritten: true });
+    const joined = parseProtocol(text, format, { file: o.list, root: o.root });
+    joined.forEach((r, i) => items.push({ id: asWritten[i].path, path: r.path, label: typeof r.label === 'number' ? String(r.label) : r.label }));
+  }
+  for (const p of o.paths) {
+    let isDir = false;
+    try {
+      isDir = (await stat(p)).isDirectory();
+    } catch {
+      /* reported below as not found */
+    }
+    if (isDir) {
+      const found: string[] = [];
+      await walk(p, found);
+      if (!found.length) throw new UserError(`${p}: the folder holds no .wav, .flac or .mp3 file`);
+      for (const f of found) items.push({ id: relative(process.cwd(), f) || f, path: f });
+    } else items.push({ id: p, path: p });
+  }
+  if (!items.length) throw new UserError('no audio given: name files or folders, or --list FILE --root DIR');
+  const problems = await Promise.all(items.map((it) => problemOf(it.path)));
+  const skipped = items.flatMap((it, i) => (problems[i] ? [{ path: it.path, reason: problems[i]! }] : []));
+  if (skipped.length && !o.skipBad) {
+    const show = skipped.slice(0, 10).map((s) => `  ${s.path}: ${s.reason}`);
+    if (skipped.length > 10) show.push(`  … and ${skipped.length - 10} more`);
+    throw new UserError(`${skipped.length} of ${items.length} inputs cannot be scored (nothing was scored; --skip-bad scores the rest):\n${show.join('\n')}`);
+  }
+  return { items: items.filter((_, i) => !problems[i]), skipped };
+}
