@@ -49,7 +49,7 @@ function asWriteError(path: string, e: unknown): unknown {
   if (e instanceof AtomicWriteError) return e;
   const code = (e as NodeJS.ErrnoException)?.code;
   if (typeof code !== 'string' || code.startsWith('ERR_')) return e; // not a file-system error: a bug, keep it
-  return new AtomicWriteError(path, code, `${REASONS[code] ?? (e as Error).message}; ${code}`);
+  return new AtomicWriteError(path, code, `${code}: ${REASONS[code] ?? (e as Error).message.replace(/^\w+: /, '')}`);
 }
 
 /** The temporary name for one write of `target` (same directory, so the final rename is atomic). */

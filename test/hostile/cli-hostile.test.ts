@@ -119,6 +119,6 @@ describe('hostile audio through `spoofscan audio`', () => {
     expect(readdirSync(dir).filter((n) => n.includes('spoofscan-tmp'))).toEqual([]);
     const bad = cli(['audio', 'convert', src, join(dir, 'no/such/dir/x.wav')]);
     expect(bad.code).toBe(1);
-    expect(bad.stderr).toMatch(/no\/such\/dir\/x\.wav: cannot write the output \(its directory does not exist; ENOENT\)\n$/);
+    expect(bad.stderr).toMatch(/no\/such\/dir\/x\.wav: cannot write the output \(ENOENT: its directory does not exist\)\n$/);
   });
 });
