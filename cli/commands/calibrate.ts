@@ -105,7 +105,14 @@ function calibrate(flags: Map<string, string | true>): number {
     const scores = parseDetectionScores(fileLines(scoresPath), scoresPath);
     const protocol = protocolPath ? readProtocol(protocolPath) : null;
     const set = buildDetectionSet(scores, protocol, { subset: flagString(flags, 'subset') });
-    const cal = fitCalibration(set.bonafide, set.spoof, { prior: pri });
+    let cal;
+    try {
+      cal = fitCalibration(set.bonafide, set.spoof, { prior: pri });
+    } catch (e) {
+      // name the dev score file the fit failed on
+      if (e instanceof MetricsInputError) throw new UserError(`${scoresPath}: ${e.message}`);
+      throw e;
+    }
     a = cal.a;
     c = cal.c;
     prior = cal.prior;
