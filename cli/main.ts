@@ -3,6 +3,7 @@
 import { readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { EXIT_OK, EXIT_USAGE, printError, reportError } from './errors.ts';
 
 export interface Command {
   summary: string;
@@ -32,25 +33,18 @@ export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     await help();
-    return name ? 0 : 1;
+    return name ? EXIT_OK : EXIT_USAGE;
   }
   if (!commandNames().includes(name)) {
     console.error(`spoofscan: unknown command '${name}'. Known: ${commandNames().join(', ')}`);
-    return 2;
+    return EXIT_USAGE;
   }
   try {
     return await (await load(name)).run(rest);
   } catch (e) {
-    // A user-facing error (bad file, bad flag) prints its message only; a bug keeps its stack.
-    if (e instanceof Error && (e as { userFacing?: boolean }).userFacing) {
-      console.error(`spoofscan ${name}: ${e.message}`);
-      return 1;
-    }
-    // node:util parseArgs rejects unknown or malformed flags with ERR_PARSE_ARGS_* codes: a user error too.
-    if (e instanceof Error && (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      console.error(`spoofscan ${name}: ${e.message}\n(spoofscan ${name} --help lists the options)`);
-      return 1;
-    }
-    throw e;
+    // One line naming the file and the problem; the stack only with SPOOFSCAN_DEBUG=1 (cli/errors.ts).
+    const r = reportError(e, `spoofscan ${name}`);
+    printError(r);
+    return r.exitCode;
   }
 }

@@ -1,11 +1,16 @@
 // spoofscan audio info FILE…        format, rate, channels, duration (and what the model will see)
 // spoofscan audio convert IN OUT.wav  what the model sees: 16 kHz mono float32 WAV
 // spoofscan audio list LIST           parse a protocol/list file, count its trials, check its files exist
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
+import { writeFileAtomic } from '../../models/io/atomic-write.node.ts';
 import { parseArgs } from 'node:util';
-import { UserError } from '../errors.ts';
+import { UsageError, UserError } from '../errors.ts';
+import { checkTargetRate } from '../../train/data/limits.ts';
 import { decodeAudio, loadAudio, MIN_SAMPLES, mixToMono } from '../../train/data/decode.ts';
-import { checkFilesExist, readBytes } from '../../train/data/loader.node.ts';
+import { checkFilesExist, fsProblem, readBytes, regularFileSize } from '../../train/data/loader.node.ts';
+
+/** Largest protocol list read whole (about 10 million trials). */
+const MAX_LIST_BYTES = 1 << 30;
 import { countLabels, detectProtocolFormat, parseProtocol, PROTOCOL_FORMATS, type ProtocolFormat, type TrialRecord } from '../../train/data/protocols.ts';
 import { resample, resamplerName, TARGET_RATE, type ResampleWindow } from '../../train/data/resample.ts';
 import { encodeWav } from '../../train/data/wav.ts';
@@ -36,7 +41,7 @@ function fmtDuration(s: number): string {
 async function info(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { json: { type: 'boolean' } } });
   const files = positionals;
-  if (!files.length) throw new UserError(`audio info: no file given\n${USAGE}`);
+  if (!files.length) throw new UsageError(`audio info: no file given\n${USAGE}`);
   const rows = [];
   for (const file of files) {
     const loaded = await loadAudio(await readBytes(file), file, { minSamples: 0 });
@@ -91,18 +96,23 @@ async function convert(argv: string[]): Promise<number> {
     allowPositionals: true,
     options: { rate: { type: 'string' }, window: { type: 'string' }, pcm16: { type: 'boolean' } },
   });
-  if (positionals.length !== 2) throw new UserError(`audio convert: need IN and OUT.wav\n${USAGE}`);
+  if (positionals.length !== 2) throw new UsageError(`audio convert: need IN and OUT.wav\n${USAGE}`);
   const [input, output] = positionals;
   if (!/\.wav$/i.test(output)) throw new UserError(`audio convert: output must be a .wav file, got ${output}`);
   const rate = values.rate === undefined ? TARGET_RATE : Number(values.rate);
-  if (!Number.isInteger(rate) || rate <= 0) throw new UserError(`audio convert: --rate must be a positive integer, got ${values.rate}`);
+  if (!/^\d+$/.test(values.rate ?? '16000')) throw new UsageError(`audio convert: --rate must be a positive integer, got ${values.rate}`);
+  try {
+    checkTargetRate(rate);
+  } catch (e) {
+    throw new UsageError(`audio convert: ${(e as Error).message}`);
+  }
   if (values.window !== undefined && values.window !== 'hann' && values.window !== 'kaiser')
-    throw new UserError(`audio convert: --window must be hann or kaiser, got ${values.window}`);
+    throw new UsageError(`audio convert: --window must be hann or kaiser, got ${values.window}`);
   const opts = { window: (values.window ?? 'hann') as ResampleWindow };
   const src = await decodeAudio(await readBytes(input), input);
   const mono = mixToMono(src.channelData);
   const y = src.sampleRate === rate ? mono : resample(mono, src.sampleRate, rate, opts);
-  await writeFile(output, encodeWav(y, rate, values.pcm16 ? 'pcm16' : 'float32'));
+  await writeFileAtomic(output, encodeWav(y, rate, values.pcm16 ? 'pcm16' : 'float32'));
   const how = src.sampleRate === rate ? 'no resampling' : `resampled ${src.sampleRate} → ${rate} Hz with ${resamplerName(opts)}`;
   console.log(
     `${output}: ${y.length} samples, ${(y.length / rate).toFixed(3)} s, ${rate} Hz mono ${values.pcm16 ? 'PCM s16' : 'float32'} ` +
@@ -136,13 +146,14 @@ async function list(argv: string[]): Promise<number> {
       json: { type: 'boolean' },
     },
   });
-  if (positionals.length !== 1) throw new UserError(`audio list: need exactly one LIST file\n${USAGE}`);
+  if (positionals.length !== 1) throw new UsageError(`audio list: need exactly one LIST file\n${USAGE}`);
   const [file] = positionals;
+  await regularFileSize(file, MAX_LIST_BYTES);
   let text: string;
   try {
     text = await readFile(file, 'utf8');
   } catch (e) {
-    throw new UserError(`${file}: ${(e as { code?: string }).code === 'ENOENT' ? 'file not found' : (e as Error).message}`);
+    throw fsProblem(e, file);
   }
   let format = values.format as ProtocolFormat | undefined;
   if (format !== undefined && !PROTOCOL_FORMATS.includes(format))
@@ -175,5 +186,5 @@ export async function run(argv: string[]): Promise<number> {
   if (sub === 'info') return await info(rest);
   if (sub === 'convert') return await convert(rest);
   if (sub === 'list') return await list(rest);
-  throw new UserError(`audio: unknown subcommand '${sub}'\n${USAGE}`);
+  throw new UsageError(`audio: unknown subcommand '${sub}'\n${USAGE}`);
 }

@@ -1,7 +1,7 @@
 // spoofscan calibrate: fits an affine calibration llr = a·score + c by prior-weighted logistic regression
 // on dev scores (BOSARIS/pyllr style), writes it as JSON, and/or writes calibrated score files.
 
-import { closeSync, openSync, renameSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { writeFileAtomicSync } from '../../models/io/atomic-write.node.ts';
 import { UserError } from '../errors.ts';
 import {
   MetricsInputError,
@@ -42,44 +42,6 @@ train_llr_fusion / pyllr objective), then writes the two numbers and/or calibrat
 
 Use the calibration with \`spoofscan eval --calibration FILE\`, or evaluate a file written by
 --write-scores directly (its score_type=llr marks actDCF and Cllr as calibrated).`;
-
-function writeAtomic(path: string, chunks: Iterable<string>): void {
-  const tmp = `${path}.${process.pid}.tmp`;
-  let fd: number;
-  try {
-    fd = openSync(tmp, 'w');
-  } catch (e) {
-    throw new UserError(`cannot write ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
-  try {
-    let buf: string[] = [];
-    let size = 0;
-    for (const c of chunks) {
-      buf.push(c);
-      size += c.length;
-      if (size > 1 << 22) {
-        writeSync(fd, buf.join(''));
-        buf = [];
-        size = 0;
-      }
-    }
-    if (buf.length) writeSync(fd, buf.join(''));
-    closeSync(fd);
-    renameSync(tmp, path);
-  } catch (e) {
-    try {
-      closeSync(fd);
-    } catch {
-      /* already closed */
-    }
-    try {
-      unlinkSync(tmp);
-    } catch {
-      /* nothing to remove */
-    }
-    throw e;
-  }
-}
 
 function* calibratedLines(file: DetectionScoreFile, a: number, c: number, prior: number | null): Generator<string> {
   if (file.header !== null) yield `${file.header}\n`;
@@ -143,7 +105,14 @@ function calibrate(flags: Map<string, string | true>): number {
     const scores = parseDetectionScores(fileLines(scoresPath), scoresPath);
     const protocol = protocolPath ? readProtocol(protocolPath) : null;
     const set = buildDetectionSet(scores, protocol, { subset: flagString(flags, 'subset') });
-    const cal = fitCalibration(set.bonafide, set.spoof, { prior: pri });
+    let cal;
+    try {
+      cal = fitCalibration(set.bonafide, set.spoof, { prior: pri });
+    } catch (e) {
+      // name the dev score file the fit failed on
+      if (e instanceof MetricsInputError) throw new UserError(`${scoresPath}: ${e.message}`);
+      throw e;
+    }
     a = cal.a;
     c = cal.c;
     prior = cal.prior;
@@ -164,7 +133,7 @@ function calibrate(flags: Map<string, string | true>): number {
       score_type_in: scores.scoreType,
       created: new Date().toISOString(),
     });
-    if (outPath) writeAtomic(outPath, [JSON.stringify(doc, null, 2) + '\n']);
+    if (outPath) writeFileAtomicSync(outPath, [JSON.stringify(doc, null, 2) + '\n']);
     report = { ...doc, out: outPath ?? null };
     if (cal.separable || !cal.converged) {
       console.error(
@@ -178,7 +147,7 @@ function calibrate(flags: Map<string, string | true>): number {
 
   if (writePath) {
     const file = parseDetectionScores(fileLines(applyPath!), applyPath!, { keepRest: true });
-    writeAtomic(writePath, calibratedLines(file, a, c, prior));
+    writeFileAtomicSync(writePath, calibratedLines(file, a, c, prior));
     report.applied_to = applyPath;
     report.written = writePath;
     report.n_written = file.ids.length;

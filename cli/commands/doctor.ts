@@ -3,6 +3,9 @@
 import { parseArgs } from 'node:util';
 import { adapterChoiceFromEnv, findSwiftShaderIcd, initEngine, tensor, type AdapterChoice } from '../../engine/node.ts';
 import { matmul, sum } from '../../kernels/index.ts';
+import { UsageError } from '../errors.ts';
+
+const ADAPTERS = ['auto', 'default', 'swiftshader', 'gles'];
 
 export const summary = 'show the WebGPU adapter, backend, limits and features, and run a quick self-check';
 
@@ -17,7 +20,10 @@ export async function run(argv: string[]): Promise<number> {
     console.log(USAGE);
     return 0;
   }
-  if (values.adapter) process.env.SPOOFSCAN_ADAPTER = values.adapter;
+  if (values.adapter !== undefined) {
+    if (!ADAPTERS.includes(values.adapter.toLowerCase())) throw new UsageError(`--adapter must be one of ${ADAPTERS.join(', ')}, not "${values.adapter}"`);
+    process.env.SPOOFSCAN_ADAPTER = values.adapter;
+  }
   const choice: AdapterChoice = adapterChoiceFromEnv();
   const t0 = performance.now();
   const engine = await initEngine(choice, { quiet: true });

@@ -5,7 +5,7 @@
 import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { getHeapStatistics } from 'node:v8';
-import { UserError } from '../errors.ts';
+import { UsageError, UserError } from '../errors.ts';
 import {
   MULTIAPI_UNSEEN_GROUPS,
   MetricsInputError,
@@ -84,7 +84,7 @@ export function parseFlags(argv: string[], spec: FlagSpec, command: string): Map
   try {
     values = parseArgs({ args: argv, options, strict: true, allowPositionals: false }).values as typeof values;
   } catch (e) {
-    throw new UserError(`${(e as Error).message} (see spoofscan ${command} --help)`);
+    throw new UsageError(`${(e as Error).message} (see spoofscan ${command} --help)`);
   }
   const out = new Map<string, string | true>();
   for (const [k, v] of Object.entries(values)) {

@@ -4,7 +4,7 @@
 // shapes cannot tell (heads, strides, regularisation) and is cross-checked against them by the loader.
 import { CheckpointError } from './errors.ts';
 import type { ModelConfig, Nes2NetConfig, TracerConfig, XlsrConfig } from './names.ts';
-import { NES2NET_LA, TRACER, XLSR_300M } from './names.ts';
+import { countParams, modelParams, NES2NET_LA, TRACER, XLSR_300M } from './names.ts';
 import { pyGet, unwrap } from './pickle.ts';
 
 /** Attention heads by model width, for files without a config (model-xlsr.md §8.1); 64 is the tiny fixture. */
@@ -230,24 +230,114 @@ export function xlsrFromHf(file: string, json: unknown, base: XlsrConfig): XlsrC
   };
 }
 
-/** Checks the numbers a model builder relies on. */
-export function validateConfig(file: string, c: ModelConfig): void {
-  const x = c.xlsr;
+/** Ceiling on the total parameter count of a configuration (XLS-R 2B has 2.16 billion): a larger config is a
+ *  corrupt or hostile file, refused before any model code allocates for it. */
+export const MAX_MODEL_PARAMS = 2.5e9;
+
+/** Ranges of the size fields: far beyond any published model, small enough that nothing allocates gigabytes. */
+export const CONFIG_LIMITS = {
+  convLayers: 64,
+  channels: 8192,
+  kernel: 1024,
+  stride: 1024,
+  dModel: 8192,
+  ffnDim: 65536,
+  layers: 256,
+  heads: 512,
+  posConvKernel: 1024,
+  nesRatio: 1024,
+  nesKernel: 63,
+  dilation: 64,
+  nOut: 1024,
+  window: 1024,
+  classes: 100_000,
+} as const;
+
+/**
+ * The one schema for a model configuration (type, range, divisibility, total parameter count), used wherever a
+ * configuration enters: loadWeights (so `convert`, `score`, `features`, training and the browser) and the
+ * stored `spoofscan.config` metadata. `c` may be anything (parsed JSON); every problem is a CheckpointError
+ * naming the file and the field.
+ */
+export function validateConfig(file: string, c: unknown): asserts c is ModelConfig {
   const bad = (problem: string): never => {
     throw new CheckpointError(file, `model config: ${problem}`);
   };
-  const pos = (v: unknown) => typeof v === 'number' && Number.isSafeInteger(v) && v > 0;
-  if (!Array.isArray(x?.convLayers) || !x.convLayers.length || !x.convLayers.every((l) => Array.isArray(l) && l.length === 3 && l.every(pos))) bad('convLayers must be [channels, kernel, stride] triples');
-  for (const k of ['dModel', 'ffnDim', 'layers', 'posConvKernel', 'posConvGroups'] as const) if (!pos(x[k])) bad(`${k} must be a positive integer (got ${x[k]})`);
-  if (!pos(x.heads)) bad(`attention heads unknown for width ${x.dModel}; give them in the config (e.g. config.json num_attention_heads)`);
-  if (x.dModel % x.heads) bad(`width ${x.dModel} is not divisible by ${x.heads} heads`);
-  if (x.dModel % x.posConvGroups) bad(`width ${x.dModel} is not divisible by ${x.posConvGroups} pos-conv groups`);
-  const n = c.nes2net;
-  if (n) {
-    const [n1, n2] = n.nesRatio;
-    if (!pos(n1) || !pos(n2) || n1 < 2 || n2 < 2 || n.inputDim % n1 || !pos(n.seRatio) || (n.inputDim / n1) % n.seRatio) {
-      bad(`Nes2Net D ${n.inputDim}, Nes_ratio [${n1}, ${n2}], SE ratio ${n.seRatio} do not divide evenly`);
+  const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+  const show = (v: unknown) => (typeof v === 'string' ? JSON.stringify(v.slice(0, 40)) : Array.isArray(v) ? 'a list' : String(v));
+  const int = (where: string, v: unknown, max: number, min = 1): number => {
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min || v > max) bad(`${where} must be an integer from ${min} to ${max} (got ${show(v)})`);
+    return v as number;
+  };
+  const real = (where: string, v: unknown, lo: number, hi: number, loOpen = false, hiOpen = false): number => {
+    const ok = typeof v === 'number' && Number.isFinite(v) && (loOpen ? v > lo : v >= lo) && (hiOpen ? v < hi : v <= hi);
+    if (!ok) bad(`${where} must be a number in ${loOpen ? '(' : '['}${lo}, ${hi}${hiOpen ? ')' : ']'} (got ${show(v)})`);
+    return v as number;
+  };
+  const bool = (where: string, v: unknown, nullable = false) => {
+    if (typeof v !== 'boolean' && !(nullable && v === null)) bad(`${where} must be ${nullable ? 'true, false or null' : 'true or false'} (got ${show(v)})`);
+  };
+  const L = CONFIG_LIMITS;
+  if (!isObj(c)) return bad(`expected an object with "arch" and "xlsr", got ${c === null ? 'null' : Array.isArray(c) ? 'a list' : typeof c}`);
+  if (c.arch !== 'xlsr' && c.arch !== 'xlsr-nes2net' && c.arch !== 'xlsr-tracer') bad(`arch must be xlsr, xlsr-nes2net or xlsr-tracer (got ${show(c.arch)})`);
+  const x = c.xlsr;
+  if (!isObj(x)) return bad('xlsr must be an object');
+  if (!Array.isArray(x.convLayers) || x.convLayers.length < 1 || x.convLayers.length > L.convLayers) bad(`xlsr.convLayers must be a list of 1 to ${L.convLayers} [channels, kernel, stride] triples`);
+  (x.convLayers as unknown[]).forEach((l, i) => {
+    if (!Array.isArray(l) || l.length !== 3) bad(`xlsr.convLayers[${i}] must be a [channels, kernel, stride] triple`);
+    const t = l as unknown[];
+    int(`xlsr.convLayers[${i}] channels`, t[0], L.channels);
+    int(`xlsr.convLayers[${i}] kernel`, t[1], L.kernel);
+    int(`xlsr.convLayers[${i}] stride`, t[2], L.stride);
+  });
+  bool('xlsr.convBias', x.convBias);
+  const d = int('xlsr.dModel', x.dModel, L.dModel);
+  int('xlsr.ffnDim', x.ffnDim, L.ffnDim);
+  if (!(typeof x.heads === 'number' && Number.isSafeInteger(x.heads) && x.heads > 0)) bad(`attention heads unknown for width ${d}; give them in the config (e.g. config.json num_attention_heads)`);
+  const heads = int('xlsr.heads', x.heads, L.heads);
+  int('xlsr.layers', x.layers, L.layers);
+  int('xlsr.posConvKernel', x.posConvKernel, L.posConvKernel);
+  const groups = int('xlsr.posConvGroups', x.posConvGroups, d);
+  if (d % heads) bad(`width ${d} is not divisible by ${heads} heads`);
+  if (d % groups) bad(`width ${d} is not divisible by ${groups} pos-conv groups`);
+  real('xlsr.layerNormEps', x.layerNormEps, 0, 1, true);
+  for (const k of ['dropout', 'attentionDropout', 'activationDropout', 'layerdrop', 'dropoutInput', 'dropoutFeatures'] as const) real(`xlsr.${k}`, x[k], 0, 1, false, true);
+  real('xlsr.featureGradMult', x.featureGradMult, 0, 1000);
+  if (x.taskNormalize !== undefined) bool('xlsr.taskNormalize', x.taskNormalize, true);
+
+  if (c.arch === 'xlsr-nes2net' && c.nes2net === undefined) bad('arch xlsr-nes2net needs a nes2net section');
+  if (c.arch === 'xlsr-tracer' && c.tracer === undefined) bad('arch xlsr-tracer needs a tracer section');
+  if (c.nes2net !== undefined) {
+    const n = c.nes2net;
+    if (!isObj(n)) return bad('nes2net must be an object');
+    const D = int('nes2net.inputDim', n.inputDim, L.dModel);
+    if (!Array.isArray(n.nesRatio) || n.nesRatio.length !== 2) bad('nes2net.nesRatio must be [n1, n2]');
+    const [r1, r2] = n.nesRatio as unknown[];
+    const n1 = int('nes2net.nesRatio[0]', r1, L.nesRatio, 2);
+    int('nes2net.nesRatio[1]', r2, L.nesRatio, 2);
+    int('nes2net.kernel', n.kernel, L.nesKernel);
+    int('nes2net.dilation', n.dilation, L.dilation);
+    const se = int('nes2net.seRatio', n.seRatio, D);
+    int('nes2net.nOut', n.nOut, L.nOut);
+    real('nes2net.dropout', n.dropout, 0, 1, false, true);
+    if (D % n1 || (D / n1) % se) bad(`Nes2Net D ${D}, Nes_ratio [${n1}, ${show(r2)}], SE ratio ${se} do not divide evenly`);
+    if (n.la !== null) {
+      if (!isObj(n.la)) return bad('nes2net.la must be an object or null');
+      int('nes2net.la.windowSize', n.la.windowSize, L.window);
+      const h = int('nes2net.la.heads', n.la.heads, L.heads);
+      real('nes2net.la.dropout', n.la.dropout, 0, 1, false, true);
+      if ((D / n1) % h) bad(`Nes2Net-LA group width ${D / n1} is not divisible by ${h} heads`);
     }
   }
-  if (c.tracer && (!pos(c.tracer.hidden) || !pos(c.tracer.classes) || !pos(c.tracer.heads) || x.dModel % c.tracer.heads)) bad('tracer sizes invalid');
+  if (c.tracer !== undefined) {
+    const t = c.tracer;
+    if (!isObj(t)) return bad('tracer must be an object');
+    const h = int('tracer.heads', t.heads, L.heads);
+    int('tracer.hidden', t.hidden, L.ffnDim);
+    int('tracer.classes', t.classes, L.classes);
+    if (d % h) bad(`tracer: width ${d} is not divisible by ${h} heads`);
+  }
+  // Every field is in range: the parameter list is small enough to build, and its total is checked.
+  const total = countParams(modelParams(c as unknown as ModelConfig));
+  if (total > MAX_MODEL_PARAMS) bad(`${total.toExponential(3)} parameters exceed the ceiling of ${MAX_MODEL_PARAMS.toExponential(1)} (corrupt sizes?)`);
 }

@@ -8,7 +8,7 @@ import { openCheckpoint } from './checkpoint.ts';
 import type { ConfigResult } from './config.ts';
 import { nes2netFromShapes, tracerFromShapes, validateConfig, xlsrFromFairseq, xlsrFromHf, xlsrFromShapes } from './config.ts';
 import type { DType, Tensor } from './dtypes.ts';
-import { castFloat, isFloatDType } from './dtypes.ts';
+import { castFloat, isFloatDType, toFloat32 } from './dtypes.ts';
 import { CheckpointError, listSome } from './errors.ts';
 import type { Layout } from './mapping.ts';
 import { classify, stripModulePrefix } from './mapping.ts';
@@ -142,6 +142,7 @@ export function mapCheckpoint(ck: Checkpoint, opts: LoadOptions = {}): LoadedWei
       name, source: t.name, dtype: t.dtype, shape: t.shape, spec,
       async read(as) {
         const data = { ...(await t.read()), name };
+        if (isFloatDType(data.dtype)) checkFinite(file, t.name, data);
         return as ? castFloat(data, as) : data;
       },
     });
@@ -167,12 +168,13 @@ function resolveConfig(ck: Checkpoint, shapes: Map<string, readonly number[]>, o
   let result: ConfigResult;
   const stored = ck.metadata?.[META_CONFIG];
   if (stored !== undefined) {
-    let config: ModelConfig;
+    let config: unknown;
     try {
-      config = JSON.parse(stored) as ModelConfig;
+      config = JSON.parse(stored);
     } catch (e) {
       throw new CheckpointError(file, `metadata ${META_CONFIG} is not valid JSON (${(e as Error).message})`);
     }
+    validateConfig(file, config); // before overrides touch it: `null`, a list or a string is refused here
     result = { config, source: `${META_CONFIG} metadata`, notes };
   } else {
     const inferred: string[] = [];
@@ -219,6 +221,17 @@ function resolveConfig(ck: Checkpoint, shapes: Map<string, readonly number[]>, o
   }
   validateConfig(file, result.config);
   return result;
+}
+
+/** Refuses a weight tensor holding NaN or ±Inf, naming the tensor and the file (a model would score NaN, or a
+ *  finite garbage number after a max/clamp). */
+export function checkFinite(file: string, tensorName: string, t: Tensor): void {
+  const v = t.dtype === 'F32' || t.dtype === 'F64' ? (t.data as Float32Array | Float64Array) : toFloat32(t);
+  for (let i = 0; i < v.length; i++) {
+    if (!Number.isFinite(v[i])) {
+      throw new CheckpointError(file, `tensor "${tensorName}" holds a non-finite value (${v[i]}) at element ${i}: corrupt weights`);
+    }
+  }
 }
 
 /** A human-readable load report (the CLI prints it). */

@@ -52,8 +52,21 @@ export interface UnpickleOptions {
 /** Python ints beyond 2^53 become bigint; anything longer than this many bytes is refused. */
 const MAX_LONG_BYTES = 4096;
 
+/** Bounds on one pickle (a fairseq checkpoint's is a few hundred thousand opcodes): a hostile stream of
+ *  millions of MARK / DUP / EMPTY_LIST opcodes is refused before it exhausts memory. */
+export const PICKLE_LIMITS = { opcodes: 20_000_000, stack: 1_000_000, marks: 100_000, memo: 5_000_000 } as const;
+
+const isPairs = (a: unknown): a is [unknown, unknown][] => Array.isArray(a) && a.every((kv) => Array.isArray(kv) && kv.length === 2);
+
 const BUILTINS: Record<string, Reducer> = {
-  'collections.OrderedDict': (args) => new Map(Array.isArray(args[0]) ? (args[0] as [unknown, unknown][]) : []),
+  // OrderedDict(), OrderedDict(list of pairs) or OrderedDict(mapping); anything else stays an inert record.
+  'collections.OrderedDict': (args) => {
+    const a = args[0];
+    if (a === undefined) return new Map();
+    if (a instanceof Map) return new Map(a);
+    if (isPairs(a)) return new Map(a);
+    return new PyObject(new PyGlobal('collections', 'OrderedDict'), args);
+  },
   'builtins.set': (args) => new Set(Array.isArray(args[0]) ? args[0] : []),
   'builtins.frozenset': (args) => new Set(Array.isArray(args[0]) ? args[0] : []),
   'builtins.list': (args) => (Array.isArray(args[0]) ? [...args[0]] : []),
@@ -63,7 +76,7 @@ const BUILTINS: Record<string, Reducer> = {
     const a = args[0];
     if (a === undefined) return new Map();
     if (a instanceof Map) return new Map(a);
-    if (Array.isArray(a) && a.every((kv) => Array.isArray(kv) && kv.length === 2)) return new Map(a as [unknown, unknown][]);
+    if (isPairs(a)) return new Map(a);
     return new PyObject(new PyGlobal('builtins', 'dict'), args);
   },
   // Protocol 2 writes Python bytes as _codecs.encode(latin-1 text, 'latin1').
@@ -168,9 +181,14 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions): unknown {
     return new PyObject(callee instanceof PyGlobal ? callee : null, args, kwargs);
   };
 
+  let ops = 0;
   for (;;) {
     const at = pos;
     const op = u8();
+    if (++ops > PICKLE_LIMITS.opcodes) fail(`more than ${PICKLE_LIMITS.opcodes} opcodes (a pickle bomb?)`, at);
+    if (stack.length > PICKLE_LIMITS.stack) fail(`stack deeper than ${PICKLE_LIMITS.stack} values (a pickle bomb?)`, at);
+    if (marks.length > PICKLE_LIMITS.marks) fail(`more than ${PICKLE_LIMITS.marks} nested MARKs (a pickle bomb?)`, at);
+    if (memo.size > PICKLE_LIMITS.memo) fail(`memo larger than ${PICKLE_LIMITS.memo} entries (a pickle bomb?)`, at);
     switch (op) {
       case 0x80: u8(); break; // PROTO
       case 0x95: u64(); break; // FRAME: framing only, the data follows inline

@@ -1,8 +1,7 @@
-// Node-only: streams a safetensors file to disk one tensor at a time, atomically: everything goes to a
-// temporary file in the target directory, which is flushed and renamed over the target only when complete.
-// A failed or interrupted write leaves any existing target untouched.
-import { open, rename, unlink } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+// Node-only: streams a safetensors file to disk one tensor at a time, atomically (atomic-write.node.ts):
+// everything goes to a temporary file in the target directory, which is fsynced and renamed over the target
+// only when complete. A failed or interrupted write leaves any existing target untouched.
+import { withAtomicFile } from './atomic-write.node.ts';
 import type { DType, TensorData } from './dtypes.ts';
 import { dataBytes, planSafetensors } from './safetensors.ts';
 
@@ -25,10 +24,7 @@ export async function writeSafetensorsFile(
   opts: WriteOptions = {},
 ): Promise<{ bytes: number }> {
   const plan = planSafetensors(tensors, metadata);
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now().toString(36)}.tmp`);
-  const fh = await open(tmp, 'wx');
-  let ok = false;
-  try {
+  await withAtomicFile(path, async (fh) => {
     await writeAll(fh, plan.header, 0);
     for (const { index, begin, end } of plan.layout) {
       const t = tensors[index];
@@ -36,18 +32,7 @@ export async function writeSafetensorsFile(
       await writeAll(fh, dataBytes({ name: t.name, dtype: t.dtype, data }, end - begin), begin);
       opts.onProgress?.(end, plan.totalSize, t.name);
     }
-    await fh.sync();
-    ok = true;
-  } finally {
-    await fh.close();
-    if (!ok) await unlink(tmp).catch(() => undefined);
-  }
-  try {
-    await rename(tmp, path);
-  } catch (e) {
-    await unlink(tmp).catch(() => undefined);
-    throw e;
-  }
+  });
   return { bytes: plan.totalSize };
 }
 

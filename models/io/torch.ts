@@ -132,7 +132,7 @@ export async function openTorchCheckpoint(source: ByteSource): Promise<TorchChec
     if (!Number.isSafeInteger(last) || last >= storage.numel) {
       return bad(`offset ${offset}, shape ${JSON.stringify(shape)}, stride ${JSON.stringify(stride)} reach past its storage (${storage.numel} elements)`);
     }
-    const { start } = await zip.dataRange(entry);
+    const { start } = await zip.verifyStored(entry); // CRC-32 of the whole storage, once
     const span = await source.read(start + offset * es, (last - offset + 1) * es);
     let bytes: Uint8Array;
     if (isRowMajor(shape, stride)) bytes = span.byteLength === n * es ? span : span.subarray(0, n * es);

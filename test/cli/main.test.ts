@@ -25,9 +25,9 @@ describe('spoofscan CLI', () => {
     expect(r.stderr).toMatch(/unknown command 'frobnicate'/);
   });
 
-  it.each(['convert', 'score', 'features', 'eval', 'calibrate', 'doctor'])('%s: an unknown flag is a user error without a stack trace', (name) => {
+  it.each(['convert', 'score', 'features', 'eval', 'calibrate', 'doctor'])('%s: an unknown flag is a usage error (exit 2) without a stack trace', (name) => {
     const r = cli(name, '--bogus-flag');
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/Unknown option '--bogus-flag'/);
     expect(r.stderr).not.toMatch(/\n\s+at /); // no stack frames
   });

@@ -206,7 +206,7 @@ describe('write failures and CLI robustness', () => {
     const out = join(dir, 'no', 'such', 'dir', 'x.safetensors');
     const err = await quiet(() => run([join(FIXTURES, 'xlsr-fairseq.pt'), out])).catch((e: unknown) => e);
     expect((err as { userFacing?: boolean }).userFacing).toBe(true);
-    expect((err as Error).message).toMatch(/^\/.*\/no\/such\/dir\/x\.safetensors: cannot write \(ENOENT/);
+    expect((err as Error).message).toMatch(/^\/.*\/no\/such\/dir\/x\.safetensors: cannot write the output \(ENOENT/);
   });
 
   it('ignores a config.json next to IN that is not a wav2vec2 config, and uses one that is', async () => {

@@ -136,7 +136,7 @@ export function buildZip(entries: readonly ZipInput[], opts: { zip64?: boolean }
     const base = off + 30 + name.length + z64extra.length + 4;
     const pad = (64 - (base % 64)) % 64;
     const extra = [...z64extra, 0x46, 0x42, pad & 0xff, pad >> 8, ...new Array(pad).fill(0x5a)];
-    const crc = e.data ? crc32(e.data) : 0;
+    const crc = e.data ? crc32(e.data) : crc32OfZeros(size);
     const sz = z64 ? 0xffffffff : size;
     const local = [...u32(0x04034b50), 45, 0, 0, 0, 0, 0, 0, 0, 0x21, 0, ...u32(crc), ...u32(sz), ...u32(sz), name.length & 0xff, name.length >> 8, extra.length & 0xff, extra.length >> 8];
     parts.push({ offset: off, bytes: Uint8Array.from([...local, ...name, ...extra]) });
@@ -163,6 +163,24 @@ export function buildZip(entries: readonly ZipInput[], opts: { zip64?: boolean }
   }
   parts.push({ offset: cdOff, bytes: Uint8Array.from(tail) });
   return { parts, size: cdOff + tail.length };
+}
+
+/** CRC-32 of `n` zero bytes without materialising them (zlib's GF(2) operator squaring, as in crc32_combine). */
+export function crc32OfZeros(n: number): number {
+  const times = (mat: number[], vec: number): number => {
+    let sum = 0;
+    for (let i = 0; vec; i++, vec >>>= 1) if (vec & 1) sum ^= mat[i];
+    return sum >>> 0;
+  };
+  const square = (mat: number[]): number[] => mat.map((row) => times(mat, row));
+  let op: number[] = [0xedb88320, ...Array.from({ length: 31 }, (_, i) => (1 << i) >>> 0)]; // one zero bit
+  op = square(square(square(op))); // one zero byte
+  let c = 0xffffffff;
+  for (let left = n; left > 0; left = Math.floor(left / 2)) {
+    if (left % 2) c = times(op, c);
+    op = square(op);
+  }
+  return (c ^ 0xffffffff) >>> 0;
 }
 
 function u64(n: number): number[] {

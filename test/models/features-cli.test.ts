@@ -170,7 +170,7 @@ describe('spoofscan features', () => {
     const short = writeWav(dir, 'short.wav', noise(399, 3));
     await expect(features('--model', TINY_CKPT, '--out', out, fileA, garbage)).rejects.toThrow(/garbage\.wav: unrecognised audio format/);
     await expect(features('--model', TINY_CKPT, '--out', out, join(dir, 'missing.wav'))).rejects.toThrow(/missing\.wav: file not found/);
-    await expect(features('--model', TINY_CKPT, '--out', out, fileA, dir)).rejects.toThrow(/spoofscan-features-\w+: cannot read \(EISDIR\)/);
+    await expect(features('--model', TINY_CKPT, '--out', out, fileA, dir)).rejects.toThrow(/spoofscan-features-\w+: a directory, not a regular file/);
     await expect(features('--model', TINY_CKPT, '--out', out, fileA, short)).rejects.toThrow(/short\.wav: too short: 399 samples at 16000 Hz .*XLS-R yields no frame below 400/);
     // 400 samples is the shortest input: one frame.
     const one = join(dir, 'one.safetensors');

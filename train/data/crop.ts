@@ -6,11 +6,49 @@
 // plus overlapping evaluation windows (`windows`) whose scores are averaged per utterance, so a long
 // utterance is scored in fixed-size pieces and never has to go to the GPU whole.
 
+import { DataError } from './errors.ts';
 import type { Rng } from './prng.ts';
 
 export const CROP_LENGTH = 64600;
 
 export type CropPolicy = 'repeat-first' | 'repeat-random' | 'full';
+
+/** Bounds for evaluation windows and whole-utterance input (issue 16: `--window 2147483648` allocated 8 GB,
+ *  `--window 400` on a 2-hour file queued half a million windows, `--crop full` sent 2 hours through XLS-R). */
+export const MIN_WINDOW_SAMPLES = 400; // one XLS-R frame
+export const MAX_WINDOW_SAMPLES = 16000 * 60; // one minute at 16 kHz
+export const MAX_WINDOWS_PER_FILE = 20_000;
+export const MAX_FULL_SAMPLES = 16000 * 600; // ten minutes at 16 kHz through the model in one piece
+
+/** Parses and checks a window length flag (e.g. score --window); throws a DataError saying the bounds. */
+export function parseWindowLength(text: string | undefined, fallback = CROP_LENGTH): number {
+  if (text === undefined) return fallback;
+  const n = /^\d+$/.test(text.trim()) ? Number(text) : NaN;
+  if (!Number.isSafeInteger(n) || n < MIN_WINDOW_SAMPLES || n > MAX_WINDOW_SAMPLES)
+    throw new DataError(`--window must be an integer from ${MIN_WINDOW_SAMPLES} to ${MAX_WINDOW_SAMPLES} samples, not "${text}"`);
+  return n;
+}
+
+/** Checks that a file of `total` samples can be cut into windows of `length` (hop length/2) within
+ *  MAX_WINDOWS_PER_FILE; throws a DataError naming the file. */
+export function checkWindowPlan(total: number, length: number, file?: string, hop = length / 2): void {
+  if (!(length >= MIN_WINDOW_SAMPLES && length <= MAX_WINDOW_SAMPLES)) throw new DataError(`window of ${length} samples is outside ${MIN_WINDOW_SAMPLES}–${MAX_WINDOW_SAMPLES}`, file);
+  const count = total <= length ? 1 : Math.ceil((total - length) / hop) + 1;
+  if (count > MAX_WINDOWS_PER_FILE)
+    throw new DataError(
+      `${total} samples in windows of ${length} make ${count} windows, more than ${MAX_WINDOWS_PER_FILE}; use a longer --window or split the file`,
+      file,
+    );
+}
+
+/** Checks that a whole utterance is short enough to go through the model in one piece (--crop full). */
+export function checkFullLength(total: number, file?: string): void {
+  if (total > MAX_FULL_SAMPLES)
+    throw new DataError(
+      `${total} samples (${(total / 16000).toFixed(0)} s) are too long to score whole (limit ${MAX_FULL_SAMPLES / 16000} s); use --crop windows`,
+      file,
+    );
+}
 
 /** Tiles x to exactly `length` samples: ⌊length/len⌋ full copies then the first (length mod len). */
 export function repeatPad(x: Float32Array, length: number): Float32Array {

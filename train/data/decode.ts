@@ -3,7 +3,8 @@
 // resampling to 16 kHz (data.md §1). No amplitude normalisation, DC removal or pre-emphasis.
 
 import { AudioError } from './errors.ts';
-import { formatName, isWav, parseWav } from './wav.ts';
+import { checkAudioHeader, checkSamples, MAX_DECODED_SAMPLES, type AudioLimits } from './limits.ts';
+import { formatName, isWav, parseWav, probeWav } from './wav.ts';
 import { resample, resamplerName, TARGET_RATE, type ResampleOptions } from './resample.ts';
 
 export type ContainerFormat = 'wav' | 'flac' | 'mp3';
@@ -49,7 +50,20 @@ interface Mp3Header {
   version: string;
   layer: number;
   channels: number;
+  sampleRate: number;
+  /** bits per second; 0 = free format */
+  bitrate: number;
 }
+
+const MP3_RATES = [44100, 48000, 32000];
+// kbit/s by index, for MPEG-1 layer I / II / III and MPEG-2(.5) layer I / II+III.
+const MP3_BITRATES: Record<string, number[]> = {
+  '1-1': [0, 32, 64, 96, 128, 160, 192, 224, 256, 288, 320, 352, 384, 416, 448],
+  '1-2': [0, 32, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384],
+  '1-3': [0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320],
+  '2-1': [0, 32, 48, 56, 64, 80, 96, 112, 128, 144, 160, 176, 192, 224, 256],
+  '2-2': [0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160],
+};
 
 function mp3FrameAt(b: Uint8Array, o: number): Mp3Header | null {
   if (o + 4 > b.length || b[o] !== 0xff || (b[o + 1] & 0xe0) !== 0xe0) return null;
@@ -58,19 +72,104 @@ function mp3FrameAt(b: Uint8Array, o: number): Mp3Header | null {
   const bitrate = b[o + 2] >> 4;
   const rate = (b[o + 2] >> 2) & 3;
   if (ver === 1 || layer === 0 || bitrate === 15 || rate === 3) return null;
+  const l = 4 - layer;
+  const table = MP3_BITRATES[ver === 3 ? `1-${l}` : `2-${l === 1 ? 1 : 2}`];
   return {
     version: ver === 3 ? 'MPEG-1' : ver === 2 ? 'MPEG-2' : 'MPEG-2.5',
-    layer: 4 - layer,
+    layer: l,
     channels: b[o + 3] >> 6 === 3 ? 1 : 2,
+    sampleRate: MP3_RATES[rate] / (ver === 3 ? 1 : ver === 2 ? 2 : 4),
+    bitrate: table[bitrate] * 1000,
+  };
+}
+
+interface FlacStreamInfo {
+  maxBlock: number;
+  sampleRate: number;
+  channels: number;
+  bits: number;
+  /** 0 = unknown */
+  totalSamples: number;
+}
+
+/** STREAMINFO (the first metadata block), or null when the file has none. */
+function flacStreamInfo(b: Uint8Array): FlacStreamInfo | null {
+  const o = id3Length(b) + 4; // first metadata block header
+  if (b.length < o + 4 + 18 || (b[o] & 0x7f) !== 0) return null;
+  const s = o + 4; // STREAMINFO body
+  return {
+    maxBlock: (b[s + 2] << 8) | b[s + 3],
+    sampleRate: (b[s + 10] << 12) | (b[s + 11] << 4) | (b[s + 12] >> 4),
+    channels: ((b[s + 12] >> 1) & 7) + 1,
+    bits: (((b[s + 12] & 1) << 4) | (b[s + 13] >> 4)) + 1,
+    // total samples are STREAMINFO bits 108..143
+    totalSamples: (b[s + 13] & 0x0f) * 4294967296 + ((b[s + 14] << 24) >>> 0) + (b[s + 15] << 16) + (b[s + 16] << 8) + b[s + 17],
   };
 }
 
 /** STREAMINFO total samples (0 = unknown or no STREAMINFO). */
 function flacTotalSamples(b: Uint8Array): number {
-  const o = id3Length(b) + 4; // first metadata block header
-  if (b.length < o + 4 + 18 || (b[o] & 0x7f) !== 0) return 0;
-  const s = o + 4; // STREAMINFO body; total samples are its bits 108..143
-  return (b[s + 13] & 0x0f) * 4294967296 + ((b[s + 14] << 24) >>> 0) + (b[s + 15] << 16) + (b[s + 16] << 8) + b[s + 17];
+  return flacStreamInfo(b)?.totalSamples ?? 0;
+}
+
+export interface AudioProbe {
+  format: ContainerFormat;
+  sampleRate: number;
+  channels: number;
+  /** Frames from the header, or an upper bound / estimate; undefined when unknown. */
+  frames?: number;
+  /** WAV: bytes of the file the decoder needs (header and data chunk); else the whole file. */
+  needBytes: number;
+}
+
+/**
+ * What the header says, with every limit checked, from the first bytes of a file of `size` bytes. Null: the
+ * prefix is too short to tell (read more, or the whole file). Throws an AudioError naming the file for an empty
+ * file, an unknown format, or a header outside the limits (limits.ts), before any large allocation.
+ */
+export function probeAudio(prefix: Uint8Array, size: number, file?: string, limits: AudioLimits = {}): AudioProbe | null {
+  if (size === 0) throw new AudioError('empty file (0 bytes)', file);
+  const fmt = sniffFormat(prefix);
+  if (fmt === 'wav') {
+    const w = probeWav(prefix, size, file, limits);
+    return w && { format: 'wav', sampleRate: w.sampleRate, channels: w.channels, frames: w.frames, needBytes: Math.min(size, w.dataEnd) };
+  }
+  if (fmt === 'flac') {
+    const si = flacStreamInfo(prefix);
+    if (!si) return null; // STREAMINFO not in the prefix (or absent): the decoder checks
+    checkFlacHeader(si, size, file, limits);
+    return { format: 'flac', sampleRate: si.sampleRate, channels: si.channels, frames: si.totalSamples || undefined, needBytes: size };
+  }
+  if (fmt === 'mp3') {
+    const h = mp3FrameAt(prefix, id3Length(prefix))!;
+    const frames = mp3FrameEstimate(h, size);
+    checkAudioHeader({ sampleRate: h.sampleRate, channels: 2, frames }, file, limits);
+    return { format: 'mp3', sampleRate: h.sampleRate, channels: h.channels, frames, needBytes: size };
+  }
+  if (fmt === 'ogg') throw new AudioError('Ogg audio is not supported (supported: WAV, FLAC, MP3)', file);
+  if (prefix.length < Math.min(size, 16)) return null;
+  throw new AudioError('unrecognised audio format (supported: WAV, FLAC, MP3)', file);
+}
+
+function checkFlacHeader(si: FlacStreamInfo, size: number, file: string | undefined, limits: AudioLimits): void {
+  checkAudioHeader({ sampleRate: si.sampleRate, channels: si.channels, frames: si.totalSamples || undefined }, file, limits);
+  if (!si.totalSamples) {
+    // No length in STREAMINFO: bound it by the file size (a FLAC frame is at least ~10 bytes, ≤ maxBlock samples).
+    const bound = Math.ceil(size / 10) * Math.max(16, si.maxBlock);
+    const max = limits.maxDecodedSamples ?? MAX_DECODED_SAMPLES;
+    if (bound * si.channels > max)
+      throw new AudioError(
+        `FLAC without a total sample count in STREAMINFO, and too large (${size} bytes) to bound its decoded length within ${max} samples`,
+        file,
+      );
+  }
+}
+
+/** Decoded frames of an MP3 of `size` bytes, estimated from the first frame's bitrate (free format: a bound). */
+function mp3FrameEstimate(h: Mp3Header, size: number): number {
+  // The decoder always returns two channels; the budget counts them.
+  if (h.bitrate > 0) return Math.ceil(((size * 8) / h.bitrate) * h.sampleRate);
+  return size * 12; // ≤ 12 samples per byte at the lowest bitrates
 }
 
 function rescaleFlac(c: Float32Array, bits: number): Float32Array {
@@ -125,10 +224,17 @@ function decodeErrors(errors: { message?: string; frameNumber?: number }[]): str
 }
 
 /** Decodes a whole file to per-channel float samples at the file's own rate. */
-export async function decodeAudio(bytes: Uint8Array, file?: string): Promise<DecodedAudio> {
+export async function decodeAudio(bytes: Uint8Array, file?: string, limits: AudioLimits = {}): Promise<DecodedAudio> {
+  const d = await decodeUnchecked(bytes, file, limits);
+  checkSamples(d.channelData, file);
+  return d;
+}
+
+async function decodeUnchecked(bytes: Uint8Array, file: string | undefined, limits: AudioLimits): Promise<DecodedAudio> {
+  if (bytes.length === 0) throw new AudioError('empty file (0 bytes)', file);
   const fmt = sniffFormat(bytes);
   if (fmt === 'wav') {
-    const w = parseWav(bytes, file);
+    const w = parseWav(bytes, file, limits);
     return {
       format: 'wav',
       codec: formatName(w.formatTag, w.bitsPerSample) + (w.extensible ? ', EXTENSIBLE' : ''),
@@ -140,6 +246,8 @@ export async function decodeAudio(bytes: Uint8Array, file?: string): Promise<Dec
     };
   }
   if (fmt === 'flac') {
+    const si = flacStreamInfo(bytes);
+    if (si) checkFlacHeader(si, bytes.length, file, limits);
     const expected = flacTotalSamples(bytes);
     const r = await serial(async () => {
       const d = await getFlac();
@@ -166,6 +274,7 @@ export async function decodeAudio(bytes: Uint8Array, file?: string): Promise<Dec
     const bits = r.bitDepth;
     const chans = r.channelData.map((c) => rescaleFlac(c.subarray(0, r.samplesDecoded), bits));
     if (!r.sampleRate) throw new AudioError('zero sample rate', file);
+    checkAudioHeader({ sampleRate: r.sampleRate, channels: r.channelData.length, frames: r.samplesDecoded }, file, limits);
     return {
       format: 'flac',
       codec: `FLAC ${r.bitDepth}-bit`,
@@ -178,6 +287,7 @@ export async function decodeAudio(bytes: Uint8Array, file?: string): Promise<Dec
   }
   if (fmt === 'mp3') {
     const header = mp3FrameAt(bytes, id3Length(bytes))!;
+    checkAudioHeader({ sampleRate: header.sampleRate, channels: 2, frames: mp3FrameEstimate(header, bytes.length) }, file, limits);
     const r = await serial(async () => {
       const d = await getMpeg();
       try {
@@ -191,6 +301,7 @@ export async function decodeAudio(bytes: Uint8Array, file?: string): Promise<Dec
       throw new AudioError(`empty audio (MP3 stream decoded to no samples${r.errors.length ? `; ${decodeErrors(r.errors)}` : ''})`, file);
     }
     if (r.errors.length) throw new AudioError(`corrupt MP3: ${decodeErrors(r.errors)}`, file);
+    checkAudioHeader({ sampleRate: r.sampleRate, channels: r.channelData.length, frames: r.samplesDecoded }, file, limits);
     const chans = r.channelData.slice(0, header.channels).map((c) => c.subarray(0, r.samplesDecoded));
     return {
       format: 'mp3',
@@ -224,6 +335,8 @@ export interface LoadOptions {
   resampler?: ResampleOptions;
   /** Minimum samples after resampling; default 400 (XLS-R needs one frame). 0 disables. */
   minSamples?: number;
+  /** Decoded-length budget (limits.ts); default MAX_DECODED_SAMPLES. */
+  maxDecodedSamples?: number;
 }
 
 export interface LoadedAudio {
@@ -237,7 +350,7 @@ export interface LoadedAudio {
 export async function loadAudio(bytes: Uint8Array, file?: string, opts: LoadOptions = {}): Promise<LoadedAudio> {
   const rate = opts.targetRate ?? TARGET_RATE;
   const minSamples = opts.minSamples ?? MIN_SAMPLES;
-  const src = await decodeAudio(bytes, file);
+  const src = await decodeAudio(bytes, file, { maxDecodedSamples: opts.maxDecodedSamples });
   const mono = mixToMono(src.channelData);
   const samples = src.sampleRate === rate ? mono : resample(mono, src.sampleRate, rate, opts.resampler);
   if (samples.length < minSamples)

@@ -1,14 +1,14 @@
 // Body of one data-loader worker thread: reads files, runs the item pipeline, posts the samples back
 // (transferred, not copied).
-import { readFile } from 'node:fs/promises';
 import { parentPort, workerData } from 'node:worker_threads';
+import { readBytes } from './loader.node.ts';
 import { prepareItem, type ItemJob, type PipelineOptions } from './pipeline.ts';
 
 const opts = workerData as PipelineOptions;
 
 parentPort!.on('message', async (msg: { id: number; job: ItemJob }) => {
   try {
-    const bytes = new Uint8Array(await readFile(msg.job.path));
+    const bytes = await readBytes(msg.job.path);
     const r = await prepareItem(bytes, msg.job, opts);
     const data = r.data.byteOffset === 0 && r.data.byteLength === r.data.buffer.byteLength ? r.data : r.data.slice();
     parentPort!.postMessage({ id: msg.id, result: { ...r, data } }, [data.buffer as ArrayBuffer]);

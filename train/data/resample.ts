@@ -21,6 +21,8 @@ export interface ResampleOptions {
 }
 
 export const TARGET_RATE = 16000;
+/** Highest rate the resampler accepts (limits.ts MAX_SAMPLE_RATE): keeps the filter table to tens of MB. */
+const MAX_RATE = 768_000;
 const KAISER_BETA = 14.769656459379492;
 
 /** The name to record with results (data.md §1: "record the resampler name"). */
@@ -68,14 +70,18 @@ export function resampleKernel(orig: number, next: number, opts: ResampleOptions
   const key = `${orig}/${next}/${window}/${lpw}/${rolloff}/${beta}`;
   const hit = kernelCache.get(key);
   if (hit) return hit;
-  if (!(Number.isInteger(orig) && Number.isInteger(next) && orig > 0 && next > 0))
-    throw new RangeError(`resample: rates must be positive integers (got ${orig} → ${next})`);
+  if (!(Number.isInteger(orig) && Number.isInteger(next) && orig > 0 && next > 0 && orig <= MAX_RATE && next <= MAX_RATE))
+    throw new RangeError(`resample: rates must be integers from 1 to ${MAX_RATE} Hz (got ${orig} → ${next})`);
+  if (!(lpw > 0 && lpw <= 1024 && rolloff > 0 && rolloff <= 1))
+    throw new RangeError(`resample: lowpass_filter_width must be in (0, 1024] and rolloff in (0, 1] (got ${lpw}, ${rolloff})`);
   const g = gcd(orig, next);
   const o = orig / g;
   const n = next / g;
   const base = Math.min(o, n) * rolloff;
   const width = Math.ceil((lpw * o) / base);
   const kMax = 2 * width + o - 1;
+  // Table size: n phases × about 2·reach + 1 taps. Bounded for rates ≤ 768 kHz, but refuse anything absurd.
+  if (n * (2 * ((lpw * o) / base) + 2) > 2 ** 26) throw new RangeError(`resample: ${orig} → ${next} Hz needs a filter table too large to build`);
   const scale = base / o;
   const i0b = besselI0(beta);
   const k0 = new Int32Array(n);

@@ -8,6 +8,7 @@
 // gives an AudioError naming the problem, never another exception (fuzzed in test/data/wav.test.ts).
 
 import { AudioError } from './errors.ts';
+import { checkAudioHeader, type AudioLimits } from './limits.ts';
 
 export const WAVE_FORMAT_PCM = 0x0001;
 export const WAVE_FORMAT_IEEE_FLOAT = 0x0003;
@@ -67,37 +68,52 @@ interface Located {
   info: WavInfo;
   dataOffset: number;
   blockAlign: number;
+  /** Bytes of the file the decoder needs: every chunk walked through, up to the end of the data chunk. */
+  end: number;
 }
 
-function locate(bytes: Uint8Array, file?: string): Located {
+/**
+ * Walks the chunks to fmt and data. `bytes` may be just the start of a file of `size` bytes (a header probe):
+ * then null means the chunks needed lie beyond the prefix. Limits (rate, channels, decoded length) are checked
+ * here, before any sample buffer exists.
+ */
+function locate(bytes: Uint8Array, file?: string, size = bytes.length, limits?: AudioLimits): Located | null {
   const fail = (reason: string): never => {
     throw new AudioError(reason, file);
   };
-  if (bytes.length < 12) fail(`not a WAV file: ${bytes.length} bytes is shorter than a RIFF header`);
+  if (size === 0) fail('empty file (0 bytes)');
+  if (size < 12) fail(`not a WAV file: ${size} bytes is shorter than a RIFF header`);
+  if (bytes.length < 12) return null;
   const id = fourcc(bytes, 0);
   if (id === 'RIFX') fail('big-endian RIFX WAV is not supported');
   if ((id !== 'RIFF' && id !== 'RF64') || fourcc(bytes, 8) !== 'WAVE') fail('not a WAV file (no RIFF/WAVE header)');
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const container = id as 'RIFF' | 'RF64';
+  const total = size;
 
   let fmt: { tag: number; channels: number; rate: number; blockAlign: number; bits: number; validBits: number; ext: boolean } | null = null;
   let dataOffset = -1;
   let dataSize = -1;
   let ds64DataSize = -1;
   let pos = 12;
-  while (pos + 8 <= bytes.length) {
+  let furthest = 12;
+  while (pos + 8 <= total) {
+    if (pos + 8 > bytes.length) return null;
     const cid = fourcc(bytes, pos);
     let size = dv.getUint32(pos + 4, true);
     const body = pos + 8;
+    furthest = Math.max(furthest, Math.min(total, body + size + (size & 1)));
     if (cid === 'ds64') {
-      if (size < 16 || body + 16 > bytes.length) fail('truncated ds64 chunk');
+      if (size < 16 || body + 16 > total) fail('truncated ds64 chunk');
+      if (body + 16 > bytes.length) return null;
       // riffSize (8), dataSize (8), sampleCount (8): keep only the data size.
       const lo = dv.getUint32(body + 8, true);
       const hi = dv.getUint32(body + 12, true);
       ds64DataSize = hi * 4294967296 + lo;
     } else if (cid === 'fmt ') {
       if (size < 16) fail(`fmt chunk too small (${size} bytes, need 16)`);
-      if (body + 16 > bytes.length) fail('truncated fmt chunk');
+      if (body + 16 > total) fail('truncated fmt chunk');
+      if (body + 16 > bytes.length) return null;
       let tag = dv.getUint16(body, true);
       const channels = dv.getUint16(body + 2, true);
       const rate = dv.getUint32(body + 4, true);
@@ -106,7 +122,8 @@ function locate(bytes: Uint8Array, file?: string): Located {
       let validBits = bits;
       let ext = false;
       if (tag === WAVE_FORMAT_EXTENSIBLE) {
-        if (size < 40 || body + 40 > bytes.length) fail('WAVE_FORMAT_EXTENSIBLE fmt chunk shorter than 40 bytes');
+        if (size < 40 || body + 40 > total) fail('WAVE_FORMAT_EXTENSIBLE fmt chunk shorter than 40 bytes');
+        if (body + 40 > bytes.length) return null;
         ext = true;
         validBits = dv.getUint16(body + 18, true) || bits;
         tag = dv.getUint16(body + 24, true); // first two bytes of the sub-format GUID
@@ -119,15 +136,16 @@ function locate(bytes: Uint8Array, file?: string): Located {
         size = ds64DataSize;
       } else if (size === 0xffffffff) {
         // A RIFF written to a pipe (e.g. ffmpeg) cannot go back to fill in the size: data runs to EOF.
-        size = bytes.length - body;
+        size = total - body;
       }
       dataSize = size;
+      furthest = Math.max(furthest, Math.min(total, body + size + (size & 1)));
       // Stop at the data chunk once fmt is known: trailing chunks are not needed.
       if (fmt) break;
     }
     // Next chunk: body + size, plus a pad byte when size is odd.
     const next = body + size + (size & 1);
-    if (cid === 'data' && next > bytes.length) break; // data before fmt and running to EOF: handled below
+    if (cid === 'data' && next > total) break; // data before fmt and running to EOF: handled below
     pos = next;
   }
 
@@ -156,11 +174,12 @@ function locate(bytes: Uint8Array, file?: string): Located {
   // Some writers put a wrong blockAlign; frames are always channels × container bytes.
   if (f.blockAlign !== 0 && f.blockAlign < minAlign)
     fail(`block align ${f.blockAlign} is smaller than ${f.channels} channels × ${bytesPerSample} bytes`);
-  const available = bytes.length - dataOffset;
+  const available = total - dataOffset;
   if (dataSize > available)
     fail(`truncated data chunk: header says ${dataSize} bytes, file holds ${Math.max(0, available)}`);
   const frames = Math.floor(dataSize / minAlign);
   if (frames === 0) fail('empty audio (data chunk holds no complete frame)');
+  checkAudioHeader({ sampleRate: f.rate, channels: f.channels, frames }, file, limits);
   return {
     info: {
       container,
@@ -174,16 +193,26 @@ function locate(bytes: Uint8Array, file?: string): Located {
     },
     dataOffset,
     blockAlign: minAlign,
+    end: furthest,
   };
 }
 
 /** Header facts only (no sample decoding). Throws AudioError as parseWav does. */
 export function readWavInfo(bytes: Uint8Array, file?: string): WavInfo {
-  return locate(bytes, file).info;
+  return locate(bytes, file)!.info;
 }
 
-export function parseWav(bytes: Uint8Array, file?: string): WavAudio {
-  const { info, dataOffset, blockAlign } = locate(bytes, file);
+/**
+ * Header facts from the first bytes of a file of `size` bytes, limits checked; null when the header reaches
+ * past `prefix` (read more). Lets a reader refuse an absurd file before reading it whole.
+ */
+export function probeWav(prefix: Uint8Array, size: number, file?: string, limits?: AudioLimits): (WavInfo & { dataEnd: number }) | null {
+  const l = locate(prefix, file, size, limits);
+  return l && { ...l.info, dataEnd: l.end };
+}
+
+export function parseWav(bytes: Uint8Array, file?: string, limits?: AudioLimits): WavAudio {
+  const { info, dataOffset, blockAlign } = locate(bytes, file, bytes.length, limits)!;
   const { channels, frames, bitsPerSample: bits, formatTag: tag } = info;
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const out: Float32Array[] = [];

@@ -137,7 +137,8 @@ export function fitCalibration(bonafide: ArrayLike<number>, spoof: ArrayLike<num
   const prior = opts.prior ?? 0.5;
   const tol = opts.tol ?? 1e-12;
   const maxIterations = opts.maxIterations ?? 100;
-  if (!(prior > 0 && prior < 1)) throw new MetricsInputError(`calibration prior must be in (0, 1), got ${prior}`);
+  if (!(prior >= MIN_PRIOR && prior <= 1 - MIN_PRIOR))
+    throw new MetricsInputError(`calibration prior must be in [${MIN_PRIOR}, 1 − ${MIN_PRIOR}], got ${prior}: a prior that close to 0 or 1 ignores one class`);
   if (bonafide.length === 0 || spoof.length === 0) {
     throw new MetricsInputError(
       `calibration needs both classes: ${bonafide.length} bona fide, ${spoof.length} spoof (one class is empty)`,
@@ -202,15 +203,34 @@ export function fitCalibration(bonafide: ArrayLike<number>, spoof: ArrayLike<num
     gradient = Math.max(Math.abs(cur.ga), Math.abs(cur.gc));
   }
   if (!converged && gradient < tol) converged = true;
+  if (!Number.isFinite(a) || !Number.isFinite(c) || !Number.isFinite(cur.f))
+    throw new MetricsInputError(`calibration fit diverged (a = ${a}, c = ${c}, objective ${cur.f}); check the scores for extreme values`);
   return { a, c, prior, objective: cur.f, iterations, gradient, converged: converged && !separable, separable };
 }
 
-/** llr = a·x + c for every score. */
+/** llr = a·x + c for every score. A result that overflows to ±Infinity (or NaN) is an error naming the
+ *  calibration file (when it came from parseCalibrationJson), never a silent NaN in Cllr. */
 export function applyCalibration(scores: ArrayLike<number>, cal: Pick<Calibration, 'a' | 'c'>): Float64Array {
   const out = new Float64Array(scores.length);
-  for (let i = 0; i < scores.length; i++) out[i] = cal.a * scores[i] + cal.c;
+  for (let i = 0; i < scores.length; i++) {
+    const v = cal.a * scores[i] + cal.c;
+    if (!Number.isFinite(v)) {
+      const src = (cal as { source?: unknown }).source;
+      throw new MetricsInputError(
+        `${typeof src === 'string' ? `${src}: ` : ''}the calibration llr = ${cal.a}·score + ${cal.c} maps score ${scores[i]} to ${v}: ` +
+          'a degenerate calibration (refit it on dev scores)',
+      );
+    }
+    out[i] = v;
+  }
   return out;
 }
+
+/** Calibration parameters beyond this magnitude are corrupt or degenerate (log-likelihood ratios of real
+ *  systems are within ±100 nats). */
+export const MAX_CALIBRATION_PARAMETER = 1e12;
+/** Priors closer than this to 0 or 1 make the objective ignore one class entirely. */
+export const MIN_PRIOR = 1e-6;
 
 /** Parses a prior given as a number or as the name `asvspoof5` (π_eff = 0.655172…). */
 export function parsePrior(text: string): number {
@@ -219,6 +239,9 @@ export function parsePrior(text: string): number {
   const v = Number(t);
   if (!/^[0-9.eE+-]+$/.test(t) || !(v > 0 && v < 1)) {
     throw new MetricsInputError(`prior must be a number in (0, 1) or 'asvspoof5', got '${text}'`);
+  }
+  if (v < MIN_PRIOR || v > 1 - MIN_PRIOR) {
+    throw new MetricsInputError(`prior ${text} is degenerate: it must lie in [${MIN_PRIOR}, 1 − ${MIN_PRIOR}] (a prior that close to 0 or 1 ignores one class)`);
   }
   return v;
 }
@@ -260,7 +283,15 @@ export function parseCalibrationJson(text: string, source = 'calibration file'):
   if (!o || typeof o !== 'object' || typeof o.a !== 'number' || typeof o.c !== 'number' || !Number.isFinite(o.a) || !Number.isFinite(o.c)) {
     throw new MetricsInputError(`${source}: expected a JSON object with finite numbers "a" and "c" (llr = a·score + c)`);
   }
-  return {
+  if (Math.abs(o.a) > MAX_CALIBRATION_PARAMETER || Math.abs(o.c) > MAX_CALIBRATION_PARAMETER) {
+    throw new MetricsInputError(
+      `${source}: a = ${o.a}, c = ${o.c} is not a usable calibration (need |a|, |c| ≤ ${MAX_CALIBRATION_PARAMETER}); refit it on dev scores`,
+    );
+  }
+  if (o.prior !== undefined && o.prior !== null && !(typeof o.prior === 'number' && o.prior > 0 && o.prior < 1)) {
+    throw new MetricsInputError(`${source}: "prior" must be a number in (0, 1), got ${JSON.stringify(o.prior)}`);
+  }
+  const cal: CalibrationFile = {
     ...o,
     format: 'spoofscan-calibration',
     version: 1,
@@ -268,4 +299,7 @@ export function parseCalibrationJson(text: string, source = 'calibration file'):
     c: o.c,
     prior: typeof o.prior === 'number' ? o.prior : NaN,
   };
+  // Where it came from, for messages (applyCalibration); not enumerable, so never written back out.
+  Object.defineProperty(cal, 'source', { value: source, enumerable: false });
+  return cal;
 }
