@@ -35,7 +35,7 @@ export async function scoreList(
     const audio = await next!;
     next = i + 1 < records.length ? load(records[i + 1]) : null;
     next?.catch(() => undefined);
-    const r = await clipLogits(fn, audio.samples, opts);
+    const r = await clipLogits(fn, audio.samples, opts, records[i].path);
     out.push({ record: records[i], logits: r.logits });
     onTrial?.(i + 1, records.length);
   }

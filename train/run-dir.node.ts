@@ -12,9 +12,10 @@
 // A state directory is written under a temporary name, flushed and renamed; latest.json is replaced atomically
 // afterwards, so a kill at any moment leaves the previous state usable. Leftover temporary files are removed on
 // the next open.
-import { appendFile, mkdir, open, readdir, readFile, rename, rm, truncate } from 'node:fs/promises';
+import { appendFile, mkdir, readdir, readFile, rename, rm, truncate } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { TEMP_MARKER, writeFileAtomic } from '../models/io/atomic-write.node.ts';
 import { fileSource } from '../models/io/file-source.node.ts';
 import type { Tensor as IoTensor } from '../models/io/dtypes.ts';
 import { openSafetensors } from '../models/io/safetensors.ts';
@@ -23,20 +24,6 @@ import type { OptimizerState } from './optim.ts';
 import type { LogRecord, LoopState, RunStore, Snapshot } from './trainer.ts';
 
 const TMP = '.tmp-';
-
-/** Writes `data` to `path` through a temporary file in the same directory (flushed, then renamed). */
-export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
-  const dir = join(path, '..');
-  const tmp = join(dir, `${TMP}${process.pid}-${Date.now().toString(36)}-${path.split('/').pop()}`);
-  const fh = await open(tmp, 'w');
-  try {
-    await fh.writeFile(data);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await rename(tmp, path);
-}
 
 async function readSafetensorsFile(path: string): Promise<{ tensors: IoTensor[]; metadata: Record<string, string> | null }> {
   const src = await fileSource(path);
@@ -68,7 +55,7 @@ export class RunDir implements RunStore {
   async prepare(): Promise<void> {
     for (const d of ['', 'state', 'scores', 'epochs']) await mkdir(this.path(d), { recursive: true });
     for (const d of ['', 'state', 'scores', 'epochs']) {
-      for (const f of await readdir(this.path(d))) if (f.startsWith(TMP) || (f.startsWith('.') && f.endsWith('.tmp'))) await rm(this.path(d, f), { recursive: true, force: true });
+      for (const f of await readdir(this.path(d))) if (f.startsWith(TMP) || f.includes(TEMP_MARKER)) await rm(this.path(d, f), { recursive: true, force: true });
     }
   }
 

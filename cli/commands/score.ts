@@ -11,10 +11,10 @@ import { formatLoadReport, LoadError } from '../../models/io/index.ts';
 import { fileSource } from '../../models/io/file-source.node.ts';
 import { describeProvenance, readModelInfo } from '../../models/model-info.ts';
 import { receptiveField } from '../../models/xlsr/config.ts';
-import { CROP_LENGTH } from '../../train/data/crop.ts';
+import { CROP_LENGTH, parseWindowLength } from '../../train/data/crop.ts';
 import { loadAudio } from '../../train/data/decode.ts';
 import { readBytes } from '../../train/data/loader.node.ts';
-import { writeFileAtomic } from '../../train/run-dir.node.ts';
+import { writeFileAtomic } from '../../models/io/atomic-write.node.ts';
 import { UserError } from '../errors.ts';
 import { collectInputs } from '../inputs.ts';
 import { defaultModel } from '../pretrained.ts';
@@ -101,7 +101,7 @@ export async function run(argv: string[]): Promise<number> {
   if (values.root !== undefined && !values.list) throw new UserError('--root applies to --list');
   let clip;
   try {
-    clip = checkClipOptions({ crop: values.crop as ClipCrop, window: values.window === undefined ? undefined : Number(values.window), batch: Number(values.batch) });
+    clip = checkClipOptions({ crop: values.crop as ClipCrop, window: parseWindowLength(values.window), batch: Number(values.batch) });
   } catch (e) {
     throw new UserError(`--${(e as Error).message}`);
   }
@@ -153,7 +153,7 @@ export async function run(argv: string[]): Promise<number> {
     for (const it of inputs.items) {
       try {
         const { samples } = await loadAudio(await readBytes(it.path), it.path, { minSamples });
-        const r = await scoreClip(detector, samples, clip);
+        const r = await scoreClip(detector, samples, clip, it.path);
         rows.push({
           id: it.id,
           file: it.id,
@@ -191,7 +191,7 @@ export async function run(argv: string[]): Promise<number> {
     console.error(`skipped ${skipped.length} input(s):`);
     for (const s of skipped) console.error(`  ${s.path}: ${s.reason}`);
   }
-  return skipped.length ? 3 : 0;
+  return 0;
 }
 
 async function writeAtomic(path: string, text: string): Promise<void> {
