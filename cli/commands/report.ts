@@ -2,11 +2,10 @@
 // best epoch's dev scores). The report itself is made by train/report/ (pure TypeScript); this file reads
 // the files and writes the page atomically.
 
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { bestEpoch, parseTrainingLog, renderReport, runReportInput, type ReportInput } from '../../train/report/index.ts';
-import { writeFileAtomic } from '../../train/run-dir.node.ts';
 import { UserError } from '../errors.ts';
 
 export const summary = 'rebuild DIR/report.html (DET curve, histograms, confusion matrix, training curves) from a training directory';
@@ -22,19 +21,31 @@ unseen row and column and per-class precision/recall/F1; both get the training l
   --out FILE   where to write (default DIR/report.html); written to a temporary file first, then renamed
   -h, --help   this help`;
 
-/** Renders `input` and writes it to `path` atomically (temporary file in the same folder, then rename). */
+/**
+ * Renders `input` and writes it to `path` atomically: a temporary file in the same folder, then a rename
+ * (a reader never sees half a page; an old report survives a failed write).
+ */
+export function writeReport(path: string, input: ReportInput): void {
+  const html = renderReport(input);
+  const full = resolve(path);
+  const folder = dirname(full);
+  if (!existsSync(folder)) throw new UserError(`cannot write ${path}: folder ${folder} does not exist`);
+  const tmp = join(folder, `.${basename(full)}.${process.pid}.tmp`);
+  try {
+    writeFileSync(tmp, html);
+    renameSync(tmp, full);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw new UserError(`cannot write ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+}
+
 function readText(path: string): string {
   try {
     return readFileSync(path, 'utf8');
   } catch (e) {
     throw new UserError(`cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
-}
-
-export async function writeReport(path: string, input: ReportInput): Promise<void> {
-  const html = renderReport(input);
-  if (!existsSync(dirname(resolve(path)))) throw new UserError(`cannot write ${path}: folder ${dirname(path)} does not exist`);
-  await writeFileAtomic(resolve(path), html);
 }
 
 /** The ReportInput of a training directory (reads its files; errors name the file). */
@@ -78,7 +89,7 @@ export async function run(argv: string[]): Promise<number> {
   const dir = parsed.positionals[0];
   const out = parsed.values.out ?? join(dir, 'report.html');
   const input = runDirReportInput(dir);
-  await writeReport(out, input);
+  writeReport(out, input);
   const what = [input.detection?.length ? 'detection' : '', input.tracing?.length ? 'tracing' : '', 'training curves'].filter(Boolean).join(', ');
   console.log(`wrote ${out} (${what})`);
   return 0;

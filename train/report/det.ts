@@ -47,20 +47,36 @@ function tickText(r: number): string {
   return `${Number((r * 100).toPrecision(3))}`;
 }
 
-/** The curve's points in pixels, dropping points closer than 0.6 px to the last kept one. */
-function curvePoints(s: DetSeries, sx: (v: number) => number, sy: (v: number) => number): [number, number][] {
+/**
+ * The curve's points in pixels, dropping points closer than 0.6 px to the last kept one, and the inner points
+ * of runs that lie beyond one side of the plot area (they are clipped anyway).
+ */
+function curvePoints(s: DetSeries, sx: (v: number) => number, sy: (v: number) => number, f: Frame): [number, number][] {
   const { frr, far } = detCurve(s.bonafide, s.spoof);
+  const { x0, x1, y0, y1 } = inner(f);
+  // which sides of the plot area a point lies beyond (bit mask): a segment between two points beyond the same
+  // side stays beyond it (a half-plane is convex), so it never shows
+  const beyond = (x: number, y: number) => (x < x0 ? 1 : 0) | (x > x1 ? 2 : 0) | (y < y0 ? 4 : 0) | (y > y1 ? 8 : 0);
   const pts: [number, number][] = [];
   let lx = NaN;
   let ly = NaN;
   for (let k = 0; k < frr.length; k++) {
     const x = sx(far[k]);
     const y = sy(frr[k]);
-    if (k === frr.length - 1 || !(Math.abs(x - lx) < 0.6 && Math.abs(y - ly) < 0.6)) {
-      pts.push([x, y]);
-      lx = x;
-      ly = y;
-    }
+    const last = k === frr.length - 1;
+    if (!last && Math.abs(x - lx) < 0.6 && Math.abs(y - ly) < 0.6) continue;
+    const n = pts.length;
+    // three points beyond one side: the middle one adds nothing visible
+    // (or on one horizontal or vertical line): the middle one adds nothing visible
+    const merge =
+      n >= 2 &&
+      ((beyond(x, y) & beyond(...pts[n - 1]) & beyond(...pts[n - 2])) !== 0 ||
+        (y === pts[n - 1][1] && y === pts[n - 2][1]) ||
+        (x === pts[n - 1][0] && x === pts[n - 2][0]));
+    if (merge) pts[n - 1] = [x, y];
+    else pts.push([x, y]);
+    lx = x;
+    ly = y;
   }
   return pts;
 }
@@ -84,7 +100,7 @@ export function detChart(series: readonly DetSeries[], title = 'DET curve', id =
   const markers: string[] = [];
   series.forEach((s, i) => {
     const colour = s.colour ?? PALETTE[i % PALETTE.length];
-    parts.push(polyline(curvePoints(s, sx, sy), colour, `stroke-width="2" stroke-linejoin="round" clip-path="url(#${esc(id)}-clip)" class="det-curve" data-series="${esc(s.label)}"`));
+    parts.push(polyline(curvePoints(s, sx, sy, f), colour, `stroke-width="2" stroke-linejoin="round" clip-path="url(#${esc(id)}-clip)" class="det-curve" data-series="${esc(s.label)}"`));
     const e = s.metrics.eer;
     const cx = sx(e);
     const cy = sy(e);
