@@ -1,5 +1,9 @@
 // The HTML report: charts carry the metrics' numbers (EER marker where detectionMetrics puts it, histogram and
 // confusion counts), text is escaped, nothing is fetched.
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
 import { describe, expect, it } from 'vitest';
 import { detectionBreakdown, detectionMetrics, tracingMetrics } from '../../train/metrics/index.ts';
 import { detChart, detectionSection, probit, renderReport, esc, parseDevTracingScores, bestEpoch } from '../../train/report/index.ts';
@@ -164,5 +168,24 @@ describe('the page', () => {
 
   it('an empty input still renders', () => {
     expect(renderReport({ title: 'empty' })).toContain('Nothing to show');
+  });
+});
+
+describe('browser safety', () => {
+  const reportDir = fileURLToPath(new URL('../../train/report/', import.meta.url));
+  it('no Node-only import or global in train/report/', () => {
+    for (const f of readdirSync(reportDir).filter((n) => n.endsWith('.ts'))) {
+      const code = readFileSync(join(reportDir, f), 'utf8').replace(/\/\/.*$|\/\*[\s\S]*?\*\//gm, '');
+      expect(code, f).not.toMatch(/from '(node:|fs|path|os|url|zlib|child_process|worker_threads)/);
+      expect(code, f).not.toMatch(/\b(Buffer|process|require|__dirname)\b/);
+      // the trainer (engine, kernels) is only used for its types
+      expect(code, f).not.toMatch(/^import \{[^}]*\} from '\.\.\/trainer\.ts'/m);
+    }
+  });
+  it('train/report/index.ts bundles for the browser without the engine', async () => {
+    const r = await build({ entryPoints: [join(reportDir, 'index.ts')], bundle: true, platform: 'browser', format: 'esm', write: false, logLevel: 'silent' });
+    expect(r.errors).toEqual([]);
+    expect(r.outputFiles[0].text).toContain('renderReport');
+    expect(r.outputFiles[0].text).not.toContain('GPUBufferUsage');
   });
 });
