@@ -6,6 +6,7 @@ import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { getHeapStatistics } from 'node:v8';
 import { UsageError, UserError } from '../errors.ts';
+import { writeReport } from './report.ts';
 import {
   MULTIAPI_UNSEEN_GROUPS,
   MetricsInputError,
@@ -58,6 +59,8 @@ Scores a system from its score file against a protocol (key) file.
                        class column of the score file as the prediction)
   --logits             tracing: the columns after the class are logits; apply softmax first
   --json               print one JSON object instead of tables
+  --report FILE.html   also write a self-contained HTML report (DET curve, score histograms, per-attack
+                       EER bars; tracing: confusion matrix), see spoofscan report
   -h, --help           this help
 
 JSON keys (detection): eer, eer_threshold, rocch_eer, min_dcf, min_dcf_threshold, act_dcf,
@@ -220,6 +223,12 @@ function evalDetect(flags: Map<string, string | true>, scoresPath: string, proto
   const unseen = unseenGroups(flags);
   const bd = detectionBreakdown(set.bonafide, set.spoof, set.spoofGroups, { unseen, llr });
   const calibrated = cal !== null || scores.scoreType === 'llr';
+  const reportPath = flagString(flags, 'report');
+  if (reportPath) {
+    const detection = [{ name: scoresPath, bonafide: set.bonafide, spoof: set.spoof, spoofGroups: set.spoofGroups, unseen, llr }];
+    writeReport(reportPath, { title: 'spoofscan eval: detection', subtitle: `${scoresPath}${protocolPath ? ` against ${protocolPath}` : ''}`, detection });
+    console.error(`wrote ${reportPath}`);
+  }
   if (flags.get('json')) {
     const doc = {
       task: 'detect',
@@ -298,6 +307,13 @@ function evalTrace(flags: Map<string, string | true>, scoresPath: string, protoc
     for (let i = 0; i < pred.length; i++) pred[i] = openSetPredict(probs, i * K, K, tau);
   } else pred = scores.predicted;
   const m = tracingMetrics(set.truth, pred, K);
+  const reportPath = flagString(flags, 'report');
+  if (reportPath) {
+    const classNames = Array.from({ length: K }, (_, i) => `class ${i}`);
+    const tracing = [{ name: scoresPath, classNames, truth: set.truth, predicted: pred, metrics: m, threshold: tau }];
+    writeReport(reportPath, { title: 'spoofscan eval: API tracing', subtitle: `${scoresPath} against ${protocolPath}`, tracing });
+    console.error(`wrote ${reportPath}`);
+  }
   if (flags.get('json')) {
     const doc = {
       task: 'trace',
@@ -326,7 +342,7 @@ function evalTrace(flags: Map<string, string | true>, scoresPath: string, protoc
 export async function run(argv: string[]): Promise<number> {
   const flags = parseFlags(
     argv,
-    { values: ['scores', 'protocol', 'task', 'unseen', 'unseen-groups', 'subset', 'calibration', 'tau'], booleans: ['json', 'logits'] },
+    { values: ['scores', 'protocol', 'task', 'unseen', 'unseen-groups', 'subset', 'calibration', 'tau', 'report'], booleans: ['json', 'logits'] },
     'eval',
   );
   if (flags.get('help')) {
