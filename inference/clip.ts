@@ -4,7 +4,7 @@
 // fixed windows scored a batch at a time and averages their logits, so a long file never goes through the model
 // whole. Per-window logits come back too (the page plots score over time).
 import { tensor, type Tensor } from '../engine/index.ts';
-import { cropPad, CROP_LENGTH, windows } from '../train/data/crop.ts';
+import { checkFullLength, checkWindowPlan, cropPad, CROP_LENGTH, MAX_WINDOW_SAMPLES, MIN_WINDOW_SAMPLES, windows } from '../train/data/crop.ts';
 
 export type ClipCrop = 'first' | 'full' | 'windows';
 export const CLIP_CROPS: readonly ClipCrop[] = ['first', 'full', 'windows'];
@@ -49,15 +49,17 @@ export function checkClipOptions(o: ClipOptions): Required<ClipOptions> {
   const window = o.window ?? CROP_LENGTH;
   const batch = o.batch ?? 8;
   if (!CLIP_CROPS.includes(crop)) throw new RangeError(`crop must be ${CLIP_CROPS.join(', ')}, not "${crop}"`);
-  // 400 samples = one XLS-R frame; 30 s windows bound the GPU memory of one batch.
-  if (!Number.isInteger(window) || window < 400 || window > 480_000) throw new RangeError(`window must be an integer from 400 to 480,000 samples (30 s), not ${window}`);
+  // One XLS-R frame up to one minute: bounds the GPU memory of one batch.
+  if (!Number.isInteger(window) || window < MIN_WINDOW_SAMPLES || window > MAX_WINDOW_SAMPLES) throw new RangeError(`window must be an integer from ${MIN_WINDOW_SAMPLES} to ${MAX_WINDOW_SAMPLES.toLocaleString('en-US')} samples, not ${window}`);
   if (!Number.isInteger(batch) || batch < 1 || batch > 256) throw new RangeError(`batch must be an integer from 1 to 256, not ${batch}`);
   return { crop, window, batch };
 }
 
-/** Logits of one clip under a crop policy. */
-export async function clipLogits(fn: LogitsFn, samples: Float32Array, opts: ClipOptions = {}): Promise<ClipLogits> {
+/** Logits of one clip under a crop policy; `file` names the clip in errors (too long to score whole, too many windows). */
+export async function clipLogits(fn: LogitsFn, samples: Float32Array, opts: ClipOptions = {}, file?: string): Promise<ClipLogits> {
   const { crop, window, batch } = checkClipOptions(opts);
+  if (crop === 'full') checkFullLength(samples.length, file);
+  if (crop === 'windows') checkWindowPlan(samples.length, window, file);
   if (crop !== 'windows') {
     const input = crop === 'first' ? cropPad(samples, 'repeat-first', window) : samples;
     const [logits] = await logitsOfBatch(fn, [input]);

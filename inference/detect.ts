@@ -13,8 +13,8 @@ export function detectorLogits(detector: Detector): LogitsFn {
 }
 
 /** Scores one 16 kHz clip. The clip score is the mean over windows of the bona fide logit. */
-export async function scoreClip(detector: Detector, samples: Float32Array, opts: ClipOptions = {}): Promise<ClipScore> {
+export async function scoreClip(detector: Detector, samples: Float32Array, opts: ClipOptions = {}, file?: string): Promise<ClipScore> {
   if (detector.backend.config.nOut !== 2) throw new Error(`the back-end has ${detector.backend.config.nOut} outputs; scoring needs a 2-class (spoof / bona fide) detector`);
-  const r = await clipLogits(detectorLogits(detector), samples, opts);
+  const r = await clipLogits(detectorLogits(detector), samples, opts, file);
   return { ...r, score: r.logits[1], windowScores: r.windows.map((w) => ({ start: w.start, score: w.logits[1] })) };
 }

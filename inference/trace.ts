@@ -35,8 +35,8 @@ export function classNames(classes: number, stored?: readonly string[]): string[
   return Array.from({ length: classes }, (_, i) => stored?.[i] ?? `class ${i}`);
 }
 
-export async function traceClip(model: TracingModel, samples: Float32Array, o: ClipOptions & { threshold: number; names?: readonly string[]; top?: number }): Promise<ClipTrace> {
-  const r = await clipLogits(tracerLogits(model), samples, o);
+export async function traceClip(model: TracingModel, samples: Float32Array, o: ClipOptions & { threshold: number; names?: readonly string[]; top?: number }, file?: string): Promise<ClipTrace> {
+  const r = await clipLogits(tracerLogits(model), samples, o, file);
   const [prediction] = openSetDecisions(r.logits, model.classes, o.threshold);
   const names = classNames(model.classes, o.names);
   const ranked = prediction.probs

@@ -98,6 +98,8 @@ export async function openSession(config: TrainConfig, dir: string, opts: { resu
   await checkFilesExist(data.dev);
   await run.prepare();
   if (!opts.resume && run.hasState()) throw new ConfigError(`${dir} already holds a training run; continue it with --resume ${dir}, or choose another --out`);
+  // Tracing class names derived from the lists are recorded, so a resumed run and the report use the same ones.
+  if (c.task === 'trace' && !c.data.classNames) c.data.classNames = data.classNames;
   if (!opts.resume) await run.writeConfig(c);
   const model = await buildModel(c, data.classNames.length, (p) => fileSource(p));
   let loader: DataLoader | null = null;

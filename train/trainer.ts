@@ -264,12 +264,12 @@ export class Trainer {
         const gradNorm = await normT.item();
         normT.dispose();
         if (!Number.isFinite(loss) || !Number.isFinite(stepLoss) || !Number.isFinite(gradNorm)) {
+          // Nothing is written: the last saved state (before whatever went wrong) stays the one to resume from.
           this.zeroGrad();
-          // The weights are still those of the last good step: keep them as the state to resume from.
-          this.loop.batchInEpoch -= micro;
-          await this.save();
+          const shown = files.slice(0, 8).join(', ') + (files.length > 8 ? ` … (${files.length} files)` : '');
           throw new NonFiniteError(
-            `non-finite ${Number.isFinite(stepLoss) ? 'gradient norm' : 'loss'} at step ${this.loop.step + 1} (epoch ${epoch + 1}); the batch's files: ${files.slice(0, 8).join(', ')}${files.length > 8 ? ` … (${files.length})` : ''}. The state before this step is saved.`,
+            `non-finite ${Number.isFinite(stepLoss) ? 'gradient norm' : 'loss'} at step ${this.loop.step + 1} (epoch ${epoch + 1}), batch of ${shown}; ` +
+              `the last saved state is kept (continue with --resume after changing what caused it, e.g. a lower learning rate)`,
           );
         }
         this.clip(gradNorm);

@@ -2,10 +2,11 @@
 // best epoch's dev scores). The report itself is made by train/report/ (pure TypeScript); this file reads
 // the files and writes the page atomically.
 
-import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { bestEpoch, parseTrainingLog, renderReport, runReportInput, type ReportInput } from '../../train/report/index.ts';
+import { writeFileAtomicSync } from '../../models/io/atomic-write.node.ts';
 import { UserError } from '../errors.ts';
 
 export const summary = 'rebuild DIR/report.html (DET curve, histograms, confusion matrix, training curves) from a training directory';
@@ -26,18 +27,9 @@ unseen row and column and per-class precision/recall/F1; both get the training l
  * (a reader never sees half a page; an old report survives a failed write).
  */
 export function writeReport(path: string, input: ReportInput): void {
-  const html = renderReport(input);
   const full = resolve(path);
-  const folder = dirname(full);
-  if (!existsSync(folder)) throw new UserError(`cannot write ${path}: folder ${folder} does not exist`);
-  const tmp = join(folder, `.${basename(full)}.${process.pid}.tmp`);
-  try {
-    writeFileSync(tmp, html);
-    renameSync(tmp, full);
-  } catch (e) {
-    rmSync(tmp, { force: true });
-    throw new UserError(`cannot write ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
+  if (!existsSync(dirname(full))) throw new UserError(`cannot write ${path}: folder ${dirname(full)} does not exist`);
+  writeFileAtomicSync(full, renderReport(input));
 }
 
 function readText(path: string): string {

@@ -1,5 +1,6 @@
 // spoofscan train: a thin wrapper over train/session.node.ts (the loop, checkpoints and resume live there).
 import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { adapterChoiceFromEnv, initEngine } from '../../engine/node.ts';
 import { defaultConfig, mergeConfig, parseSet, type TrainConfig, type TrainTask } from '../../train/config.ts';
@@ -7,6 +8,7 @@ import { RunDir } from '../../train/run-dir.node.ts';
 import { openSession } from '../../train/session.node.ts';
 import { UserError } from '../errors.ts';
 import { trainProgress } from '../train-progress.ts';
+import { runDirReportInput, writeReport } from './report.ts';
 
 export const summary = 'train or fine-tune a detector or an API tracer (exact resume, dev-only model selection)';
 
@@ -162,9 +164,10 @@ export async function run(argv: string[]): Promise<number> {
     );
     const why = await session.trainer.run();
     progress.end();
+    if (session.trainer.loop.epoch > 0) writeReport(join(dir, 'report.html'), runDirReportInput(dir));
     const best = session.trainer.loop.best;
     const what = { epochs: 'all epochs done', 'early-stop': 'stopped early (no dev improvement)', 'max-steps': 'reached --max-steps', interrupted: 'interrupted; continue with --resume ' + dir }[why];
-    console.error(`spoofscan train: ${what}. ${best ? `Best epoch ${best.epoch} (dev ${config.task === 'detect' ? 'EER' : 'macro-F1'} ${config.task === 'detect' ? (100 * best.metric).toFixed(2) + ' %' : best.metric.toFixed(4)}): ${dir}/best.safetensors` : ''}`);
+    console.error(`spoofscan train: ${what}. ${best ? `Best epoch ${best.epoch} (dev ${config.task === 'detect' ? 'EER' : 'macro-F1'} ${config.task === 'detect' ? (100 * best.metric).toFixed(2) + ' %' : best.metric.toFixed(4)}): ${dir}/best.safetensors; report: ${dir}/report.html` : ''}`);
     return why === 'interrupted' ? 130 : 0;
   } finally {
     process.off('SIGINT', onSigint);
