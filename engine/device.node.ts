@@ -1,6 +1,7 @@
-// The one Node-only file of the engine: opens a GPUDevice through dawn.node (npm `webgpu`).
-// Order when SPOOFSCAN_ADAPTER is unset: a real adapter, then SwiftShader (Vulkan on the CPU),
-// then Dawn's OpenGL ES backend on Mesa llvmpipe in compatibility mode.
+// The Node-only device opener of the engine: a GPUDevice through dawn.node (npm `webgpu`).
+// Order when SPOOFSCAN_ADAPTER is unset (`auto`): a real GPU, then Dawn's OpenGL ES backend on Mesa
+// llvmpipe in compatibility mode (3–6× faster than SwiftShader on the same cores), then SwiftShader
+// (Vulkan on the CPU). engine/node.ts adds a self-check and moves on when an adapter computes wrongly.
 import { existsSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -56,6 +57,14 @@ function installPollingFix(): void {
   g.setImmediate = Object.assign(patched, original) as typeof setImmediate;
 }
 
+/** Opens one kind of adapter, or null when this machine has none of that kind. */
+export async function openNodeAdapter(kind: AdapterKind): Promise<OpenedDevice | null> {
+  Object.assign(globalThis, globals);
+  installPollingFix();
+  process.env.XDG_RUNTIME_DIR ??= ensureRuntimeDir();
+  return tryOpen(kind);
+}
+
 async function tryOpen(kind: AdapterKind): Promise<OpenedDevice | null> {
   if (kind === 'swiftshader') {
     const icd = findSwiftShaderIcd();
@@ -85,20 +94,47 @@ export function adapterChoiceFromEnv(): AdapterChoice {
   throw new Error(`SPOOFSCAN_ADAPTER='${v}' is not one of auto, default, swiftshader, gles`);
 }
 
+/** Adapter kinds tried for a choice, in order. */
+export function adapterOrder(choice: AdapterChoice): AdapterKind[] {
+  return choice === 'auto' ? ['gpu', 'gles', 'swiftshader'] : choice === 'default' ? ['gpu'] : [choice];
+}
+
+/** Why `auto` takes an adapter of this kind (doctor prints it). */
+export function adapterReason(kind: AdapterKind): string {
+  switch (kind) {
+    case 'gpu':
+      return 'a real GPU: the fastest';
+    case 'gles':
+      return 'no real GPU; Mesa llvmpipe through OpenGL ES is 3–6× faster than SwiftShader on the same cores';
+    case 'swiftshader':
+      return 'no real GPU and no working llvmpipe; SwiftShader (Vulkan on the CPU) is the last resort';
+    case 'browser':
+      return 'the browser\'s navigator.gpu';
+  }
+}
+
+/**
+ * Opens the first adapter of the choice's order (no self-check: engine/node.ts `initEngine` adds it).
+ * In `auto`, a CPU adapter that Dawn reports as the default ("gpu") is skipped: it comes later as SwiftShader.
+ */
 export async function openNodeDevice(choice: AdapterChoice = adapterChoiceFromEnv()): Promise<OpenedDevice> {
-  Object.assign(globalThis, globals);
-  installPollingFix();
-  process.env.XDG_RUNTIME_DIR ??= ensureRuntimeDir();
-  const order: AdapterKind[] =
-    choice === 'auto' ? ['gpu', 'swiftshader', 'gles'] : choice === 'default' ? ['gpu'] : [choice];
+  const order = adapterOrder(choice);
   for (const kind of order) {
-    const opened = await tryOpen(kind);
+    const opened = await openNodeAdapter(kind);
+    if (opened && choice === 'auto' && kind === 'gpu' && opened.adapter.isCpu) {
+      opened.device.destroy();
+      continue;
+    }
     if (opened) return opened;
   }
+  throw noAdapterError(order);
+}
+
+export function noAdapterError(order: readonly AdapterKind[]): Error {
   const hint =
     'Install a GPU driver with Vulkan, or Debian/Ubuntu `chromium` (ships SwiftShader) and `libvulkan1`, ' +
     'or Mesa EGL/GLES (`libegl1 libegl-mesa0 libgles2 libgl1-mesa-dri`) for the llvmpipe fallback.';
-  throw new Error(`No WebGPU adapter found (tried ${order.join(', ')}). ${hint}`);
+  return new Error(`No WebGPU adapter found (tried ${order.join(', ')}). ${hint}`);
 }
 
 function ensureRuntimeDir(): string {
