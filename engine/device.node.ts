@@ -2,8 +2,8 @@
 // Order when SPOOFSCAN_ADAPTER is unset (`auto`): a real GPU, then Dawn's OpenGL ES backend on Mesa
 // llvmpipe in compatibility mode (3–6× faster than SwiftShader on the same cores), then SwiftShader
 // (Vulkan on the CPU). engine/node.ts adds a self-check and moves on when an adapter computes wrongly.
-import { existsSync, mkdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { create, globals } from 'webgpu';
 import { requestAdapterDevice, type AdapterKind, type OpenedDevice } from './device.ts';
@@ -57,6 +57,25 @@ function installPollingFix(): void {
   g.setImmediate = Object.assign(patched, original) as typeof setImmediate;
 }
 
+/**
+ * On Linux Dawn reaches a real GPU only through Vulkan: without an installed Vulkan driver (an ICD
+ * manifest in the loader's search path) the probe can only fail, and Dawn prints a warning with a
+ * native stack trace on stderr when it does. Elsewhere (Metal, D3D12) always probe.
+ */
+export function mayHaveVulkanDriver(): boolean {
+  if (process.platform !== 'linux') return true;
+  if (process.env.VK_ICD_FILENAMES || process.env.VK_DRIVER_FILES || process.env.VK_ADD_DRIVER_FILES) return true;
+  const dataDirs = (process.env.XDG_DATA_DIRS || '/usr/local/share:/usr/share').split(':').filter(Boolean);
+  const dirs = ['/etc/vulkan/icd.d', join(process.env.XDG_DATA_HOME || join(homedir(), '.local/share'), 'vulkan/icd.d'), ...dataDirs.map((d) => join(d, 'vulkan/icd.d'))];
+  return dirs.some((d) => {
+    try {
+      return readdirSync(d).some((f) => f.endsWith('.json'));
+    } catch {
+      return false;
+    }
+  });
+}
+
 /** Opens one kind of adapter, or null when this machine has none of that kind. */
 export async function openNodeAdapter(kind: AdapterKind): Promise<OpenedDevice | null> {
   Object.assign(globalThis, globals);
@@ -66,6 +85,7 @@ export async function openNodeAdapter(kind: AdapterKind): Promise<OpenedDevice |
 }
 
 async function tryOpen(kind: AdapterKind): Promise<OpenedDevice | null> {
+  if (kind === 'gpu' && !mayHaveVulkanDriver()) return null;
   if (kind === 'swiftshader') {
     const icd = findSwiftShaderIcd();
     if (!icd) return null;
@@ -130,11 +150,11 @@ export async function openNodeDevice(choice: AdapterChoice = adapterChoiceFromEn
   throw noAdapterError(order);
 }
 
-export function noAdapterError(order: readonly AdapterKind[]): Error {
+export function noAdapterError(order: readonly AdapterKind[], tried: readonly string[] = []): Error {
   const hint =
     'Install a GPU driver with Vulkan, or Debian/Ubuntu `chromium` (ships SwiftShader) and `libvulkan1`, ' +
     'or Mesa EGL/GLES (`libegl1 libegl-mesa0 libgles2 libgl1-mesa-dri`) for the llvmpipe fallback.';
-  return new Error(`No WebGPU adapter found (tried ${order.join(', ')}). ${hint}`);
+  return new Error(`No WebGPU adapter found (tried ${tried.length ? tried.join('; ') : order.join(', ')}). ${hint}`);
 }
 
 function ensureRuntimeDir(): string {

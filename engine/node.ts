@@ -1,13 +1,13 @@
 // Node entry: opens Dawn and makes it the current engine. `auto` tries a real GPU, then llvmpipe
 // (OpenGL ES), then SwiftShader, and runs a self-check on each (kernels/selfcheck.ts): an adapter
 // that computes a kernel wrongly is dropped, with a warning, for the next one.
-import { adapterChoiceFromEnv, adapterOrder, adapterReason, noAdapterError, openNodeAdapter, type AdapterChoice } from './device.node.ts';
+import { adapterChoiceFromEnv, adapterOrder, adapterReason, mayHaveVulkanDriver, noAdapterError, openNodeAdapter, type AdapterChoice } from './device.node.ts';
 import type { AdapterKind, OpenedDevice } from './device.ts';
 import { setEngine, useDevice, type Engine } from './index.ts';
 import { describeSelfCheck, selfCheck, type SelfCheckResult } from '../kernels/selfcheck.ts';
 
 export * from './index.ts';
-export { openNodeDevice, openNodeAdapter, findSwiftShaderIcd, adapterChoiceFromEnv, adapterOrder, adapterReason, type AdapterChoice } from './device.node.ts';
+export { openNodeDevice, openNodeAdapter, mayHaveVulkanDriver, findSwiftShaderIcd, adapterChoiceFromEnv, adapterOrder, adapterReason, type AdapterChoice } from './device.node.ts';
 export { selfCheck, describeSelfCheck, type SelfCheckResult } from '../kernels/selfcheck.ts';
 
 /** How the current engine's adapter was chosen (`spoofscan doctor` prints it). */
@@ -24,8 +24,11 @@ export interface AdapterSelection {
 export interface InitOptions {
   /** Do not print the adapter line (warnings about dropped adapters are still printed). */
   quiet?: boolean;
-  /** Run the self-check (default true). In `auto` a failing adapter is skipped; a forced one is kept with a warning. */
-  selfCheck?: boolean;
+  /**
+   * Run the self-check (default true). In `auto` a failing adapter is skipped; a forced one is kept with a
+   * warning. A function replaces the check (tests).
+   */
+  selfCheck?: boolean | (() => Promise<SelfCheckResult>);
 }
 
 let announced = false;
@@ -36,7 +39,7 @@ export function adapterSelection(): AdapterSelection | null {
 }
 
 export async function initEngine(choice: AdapterChoice = adapterChoiceFromEnv(), opts: InitOptions = {}): Promise<Engine> {
-  const check = opts.selfCheck ?? true;
+  const check = opts.selfCheck === false ? null : typeof opts.selfCheck === 'function' ? opts.selfCheck : selfCheck;
   const order = adapterOrder(choice);
   const tried: string[] = [];
   let deferred: OpenedDevice | null = null; // a CPU adapter Dawn offered as the default: after llvmpipe
@@ -52,7 +55,7 @@ export async function initEngine(choice: AdapterChoice = adapterChoiceFromEnv(),
     } else {
       opened = await openNodeAdapter(cand);
       if (!opened) {
-        tried.push(`${cand}: not available`);
+        tried.push(`${cand}: ${cand === 'gpu' && !mayHaveVulkanDriver() ? 'no Vulkan driver installed' : 'not available'}`);
         continue;
       }
       if (choice === 'auto' && cand === 'gpu' && opened.adapter.isCpu) {
@@ -63,7 +66,7 @@ export async function initEngine(choice: AdapterChoice = adapterChoiceFromEnv(),
     }
     kind = opened.adapter.kind;
     engine = useDevice(opened);
-    result = check ? await selfCheck() : null;
+    result = check ? await check() : null;
     if (!result || result.ok || choice !== 'auto') break;
     const line = `${kind}: self-check ${describeSelfCheck(result)}`;
     tried.push(line);
@@ -73,7 +76,7 @@ export async function initEngine(choice: AdapterChoice = adapterChoiceFromEnv(),
     engine = null;
     if (cand === 'deferred') break;
   }
-  if (!engine) throw noAdapterError(order);
+  if (!engine) throw noAdapterError(order, tried);
   if (deferred && engine.device !== deferred.device) deferred.device.destroy();
   if (result && !result.ok) {
     process.stderr.write(`spoofscan: WARNING: WebGPU adapter ${engine.describe()} failed its self-check (${describeSelfCheck(result)}); results may be wrong\n`);
