@@ -1,8 +1,9 @@
-// The one Node-only file of the engine: opens a GPUDevice through dawn.node (npm `webgpu`).
-// Order when SPOOFSCAN_ADAPTER is unset: a real adapter, then SwiftShader (Vulkan on the CPU),
-// then Dawn's OpenGL ES backend on Mesa llvmpipe in compatibility mode.
-import { existsSync, mkdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+// The Node-only device opener of the engine: a GPUDevice through dawn.node (npm `webgpu`).
+// Order when SPOOFSCAN_ADAPTER is unset (`auto`): a real GPU, then Dawn's OpenGL ES backend on Mesa
+// llvmpipe in compatibility mode (3–6× faster than SwiftShader on the same cores), then SwiftShader
+// (Vulkan on the CPU). engine/node.ts adds a self-check and moves on when an adapter computes wrongly.
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { create, globals } from 'webgpu';
 import { requestAdapterDevice, type AdapterKind, type OpenedDevice } from './device.ts';
@@ -56,7 +57,35 @@ function installPollingFix(): void {
   g.setImmediate = Object.assign(patched, original) as typeof setImmediate;
 }
 
+/**
+ * On Linux Dawn reaches a real GPU only through Vulkan: without an installed Vulkan driver (an ICD
+ * manifest in the loader's search path) the probe can only fail, and Dawn prints a warning with a
+ * native stack trace on stderr when it does. Elsewhere (Metal, D3D12) always probe.
+ */
+export function mayHaveVulkanDriver(): boolean {
+  if (process.platform !== 'linux') return true;
+  if (process.env.VK_ICD_FILENAMES || process.env.VK_DRIVER_FILES || process.env.VK_ADD_DRIVER_FILES) return true;
+  const dataDirs = (process.env.XDG_DATA_DIRS || '/usr/local/share:/usr/share').split(':').filter(Boolean);
+  const dirs = ['/etc/vulkan/icd.d', join(process.env.XDG_DATA_HOME || join(homedir(), '.local/share'), 'vulkan/icd.d'), ...dataDirs.map((d) => join(d, 'vulkan/icd.d'))];
+  return dirs.some((d) => {
+    try {
+      return readdirSync(d).some((f) => f.endsWith('.json'));
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** Opens one kind of adapter, or null when this machine has none of that kind. */
+export async function openNodeAdapter(kind: AdapterKind): Promise<OpenedDevice | null> {
+  Object.assign(globalThis, globals);
+  installPollingFix();
+  process.env.XDG_RUNTIME_DIR ??= ensureRuntimeDir();
+  return tryOpen(kind);
+}
+
 async function tryOpen(kind: AdapterKind): Promise<OpenedDevice | null> {
+  if (kind === 'gpu' && !mayHaveVulkanDriver()) return null;
   if (kind === 'swiftshader') {
     const icd = findSwiftShaderIcd();
     if (!icd) return null;
@@ -86,20 +115,47 @@ export function adapterChoiceFromEnv(): AdapterChoice {
   throw Object.assign(new Error(`SPOOFSCAN_ADAPTER='${v}' is not one of auto, default, swiftshader, gles`), { userFacing: true, exitCode: 2 });
 }
 
+/** Adapter kinds tried for a choice, in order. */
+export function adapterOrder(choice: AdapterChoice): AdapterKind[] {
+  return choice === 'auto' ? ['gpu', 'gles', 'swiftshader'] : choice === 'default' ? ['gpu'] : [choice];
+}
+
+/** Why `auto` takes an adapter of this kind (doctor prints it). */
+export function adapterReason(kind: AdapterKind): string {
+  switch (kind) {
+    case 'gpu':
+      return 'a real GPU: the fastest';
+    case 'gles':
+      return 'no real GPU; Mesa llvmpipe through OpenGL ES is 3–6× faster than SwiftShader on the same cores';
+    case 'swiftshader':
+      return 'no real GPU and no working llvmpipe; SwiftShader (Vulkan on the CPU) is the last resort';
+    case 'browser':
+      return 'the browser\'s navigator.gpu';
+  }
+}
+
+/**
+ * Opens the first adapter of the choice's order (no self-check: engine/node.ts `initEngine` adds it).
+ * In `auto`, a CPU adapter that Dawn reports as the default ("gpu") is skipped: it comes later as SwiftShader.
+ */
 export async function openNodeDevice(choice: AdapterChoice = adapterChoiceFromEnv()): Promise<OpenedDevice> {
-  Object.assign(globalThis, globals);
-  installPollingFix();
-  process.env.XDG_RUNTIME_DIR ??= ensureRuntimeDir();
-  const order: AdapterKind[] =
-    choice === 'auto' ? ['gpu', 'swiftshader', 'gles'] : choice === 'default' ? ['gpu'] : [choice];
+  const order = adapterOrder(choice);
   for (const kind of order) {
-    const opened = await tryOpen(kind);
+    const opened = await openNodeAdapter(kind);
+    if (opened && choice === 'auto' && kind === 'gpu' && opened.adapter.isCpu) {
+      opened.device.destroy();
+      continue;
+    }
     if (opened) return opened;
   }
+  throw noAdapterError(order);
+}
+
+export function noAdapterError(order: readonly AdapterKind[], tried: readonly string[] = []): Error {
   const hint =
     'Install a GPU driver with Vulkan, or Debian/Ubuntu `chromium` (ships SwiftShader) and `libvulkan1`, ' +
     'or Mesa EGL/GLES (`libegl1 libegl-mesa0 libgles2 libgl1-mesa-dri`) for the llvmpipe fallback.';
-  throw new Error(`No WebGPU adapter found (tried ${order.join(', ')}). ${hint}`);
+  return new Error(`No WebGPU adapter found (tried ${tried.length ? tried.join('; ') : order.join(', ')}). ${hint}`);
 }
 
 function ensureRuntimeDir(): string {

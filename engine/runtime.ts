@@ -3,6 +3,7 @@
 // `maxDispatchesPerSubmit` dispatches and before any readback.
 import { describeAdapter, type AdapterSummary, type OpenedDevice } from './device.ts';
 import { BufferPool, type PoolStats } from './pool.ts';
+import { adaptWgsl } from './wgsl-compat.ts';
 
 const UNIFORM_SLOT = 256; // minUniformBufferOffsetAlignment is 256 on every adapter we target
 const UNIFORM_CAPACITY = 64; // dispatches per batch that the uniform arena holds
@@ -91,7 +92,7 @@ export class Engine {
     let p = this.pipelines.get(spec.key);
     if (p) return p;
     const t0 = performance.now();
-    const code = spec.source();
+    const code = adaptWgsl(spec.source(), this.adapter);
     this.device.pushErrorScope('validation');
     const module = this.device.createShaderModule({ code, label: spec.key });
     p = this.device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' }, label: spec.key });
@@ -200,6 +201,8 @@ export class Engine {
   /** Reads `bytes` from `buffer` at `offset`: flushes, copies to a staging buffer, maps it. */
   async read(op: string, buffer: GPUBuffer, offset: number, bytes: number): Promise<ArrayBuffer> {
     this.checkAlive(op);
+    // Nothing to copy: some backends (Dawn on OpenGL ES) reject mapping an empty range.
+    if (bytes === 0) return new ArrayBuffer(0);
     const padded = Math.ceil(bytes / 4) * 4;
     const staging = this.takeStaging(padded);
     if (!this.pass) this.openBatch();

@@ -49,6 +49,8 @@ describe('XLS-R tiny vs torchaudio (float64 reference)', () => {
     const errs: [string, number][] = [['input', relErr(await wav.grad!.data(), g('a.grad.input').data)]];
     const gradNames = [...golden().keys()].filter((k) => k.startsWith('a.grad.') && k !== 'a.grad.input');
     expect(gradNames).toHaveLength(69);
+    const kBias = new Map<string, number>();
+    const kWeight = new Map<string, number>();
     for (const k of gradNames) {
       const name = toCanonical('huggingface', k.slice('a.grad.'.length));
       expect(name, k).not.toBeNull();
@@ -56,14 +58,19 @@ describe('XLS-R tiny vs torchaudio (float64 reference)', () => {
       expect(p.grad, name!).not.toBeNull();
       const ours = await p.grad!.data();
       // The key bias gets no gradient in exact arithmetic (it shifts every logit of a row alike, and softmax
-      // ignores that): the reference is ~1e-17, ours float rounding; check it is tiny instead of relative.
-      if (name!.endsWith('attn.k.bias')) expect(Math.max(...ours.map(Math.abs)), name!).toBeLessThan(1e-6);
+      // ignores that): the reference is ~1e-17, ours float rounding of a sum that cancels; check it is tiny
+      // next to the same layer's key-weight gradient (measured 1.5e-7 on SwiftShader, 2.6e-7 on llvmpipe).
+      const peak = Math.max(...ours.map(Math.abs));
+      if (name!.endsWith('attn.k.bias')) kBias.set(name!.slice(0, -'bias'.length), peak);
       else errs.push([name!, relErr(ours, g(k).data)]);
+      if (name!.endsWith('attn.k.weight')) kWeight.set(name!.slice(0, -'weight'.length), peak);
       p.grad!.dispose();
       p.grad = null;
     }
     if (process.env.XLSR_PRINT_ERRORS) console.log(errs.map(([k, e]) => `${k} ${e.toExponential(2)}`).join('\n'));
     for (const [k, e] of errs) expect(e, k).toBeLessThan(1e-3);
+    expect(kBias.size).toBeGreaterThan(0);
+    for (const [k, peak] of kBias) expect(peak / kWeight.get(k)!, `${k}bias`).toBeLessThan(1e-5);
     for (const t of [wav.grad!, wav, R]) t.dispose();
     model.freeze('all');
   });
