@@ -36,7 +36,7 @@ export const usage = `usage: spoofscan bench conv [--cases LIST] [--modes LIST] 
   --quick         no warm-up, one timed run per candidate; writes JSON only with --json
   --budget S      timed seconds per candidate and case (default 1; at least 3 runs are taken)
   --adapter A     which WebGPU adapter to open (default: SPOOFSCAN_ADAPTER or auto)
-  --json FILE     where to write the JSON record (default bench/results/conv-<adapter>.json)`;
+  --json FILE     where to write the JSON record (default bench-out/conv-<adapter>.json; the committed bench/results/ files change only when named here)`;
 
 interface ConvCase {
   name: string;

@@ -41,7 +41,7 @@ export const usage = `usage: spoofscan bench local-attention [--n LIST] [--w LIS
   --max-gwork G  skip a candidate whose estimated work per run exceeds G·10⁹ operations
                  (default 2 on CPU adapters, 2000 on GPUs): caps each case by time
   --adapter A    auto, default, swiftshader or gles (default: SPOOFSCAN_ADAPTER or auto)
-  --json FILE    where to write the JSON record (default bench/results/local-attention-<adapter>.json)`;
+  --json FILE    where to write the JSON record (default bench-out/local-attention-<adapter>.json; the committed bench/results/ files change only when named here)`;
 
 const IMPLS = ['fused', 'composed', 'band'] as const;
 type Impl = (typeof IMPLS)[number];

@@ -40,7 +40,7 @@ export const usage = `usage: spoofscan bench matmul [--sizes LIST] [--variants L
   --quick          1 warm-up, ≥1 timed run, 0.3 s per candidate; writes JSON only with --json
   --budget S       timed seconds per candidate and case (default 2; at least 3 runs are always taken)
   --adapter A      which WebGPU adapter to open (default: SPOOFSCAN_ADAPTER or auto)
-  --json FILE      where to write the JSON record (default bench/results/matmul-<adapter>.json)`;
+  --json FILE      where to write the JSON record (default bench-out/matmul-<adapter>.json; the committed bench/results/ files change only when named here)`;
 
 export interface MatmulCase {
   label: string;

@@ -22,7 +22,7 @@ export const usage = `usage: spoofscan bench xlsr [--model CKPT | --preset NAME]
   --no-train      skip the training steps;  --no-eval  skip the eval forward
   --checkpoint    training steps with per-layer activation checkpointing
   --adapter A     auto|default|swiftshader|gles (default: SPOOFSCAN_ADAPTER or auto)
-  --json FILE     where to write the JSON record (default bench/results/xlsr-<adapter>.json)`;
+  --json FILE     where to write the JSON record (default bench-out/xlsr-<adapter>.json; the committed bench/results/ files change only when named here)`;
 
 const STAGES = ['featureEncoder', 'positionalConv', 'transformer'] as const;
 type Stage = (typeof STAGES)[number];

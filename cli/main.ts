@@ -1,6 +1,6 @@
 // spoofscan command-line entry. Each file in cli/commands/ is one command: it exports
 // `summary` (one line for the help listing) and `run(argv)` returning an exit code.
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { EXIT_OK, EXIT_USAGE, printError, reportError } from './errors.ts';
@@ -29,11 +29,21 @@ async function help(): Promise<void> {
   console.log('\nRun `spoofscan <command> --help` for the options of one command.');
 }
 
+/** The package version (package.json next to cli/). */
+export function version(): string {
+  const pkg = JSON.parse(readFileSync(join(dirname(fileURLToPath(import.meta.url)), '..', 'package.json'), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     await help();
     return name ? EXIT_OK : EXIT_USAGE;
+  }
+  if (name === '--version' || name === '-V' || name === 'version') {
+    console.log(`spoofscan ${version()}`);
+    return EXIT_OK;
   }
   if (!commandNames().includes(name)) {
     console.error(`spoofscan: unknown command '${name}'. Known: ${commandNames().join(', ')}`);

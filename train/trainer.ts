@@ -233,6 +233,49 @@ export class Trainer {
     for (const g of this.groups) g.opt.zeroGrad();
   }
 
+  /**
+   * Forward + loss + backward of micro-batch `micro` of the current optimizer step (gradients accumulate in .grad;
+   * the loss is scaled by 1/accumulate); returns the unscaled loss. Dropout is seeded by the micro-batch counter.
+   */
+  async accumulate(x: Float32Array, shape: [number, number], labels: Int32Array, micro: number): Promise<number> {
+    const counter = (this.loop.step * this.c.accumulate + micro) >>> 0;
+    const lossT = this.microStep(x, shape, labels, counter);
+    try {
+      return await lossT.item();
+    } finally {
+      lossT.dispose();
+    }
+  }
+
+  /**
+   * Ends an optimizer step: checks the loss and gradient norm are finite (else throws naming the step and
+   * `where()`, leaving every saved file as it was), clips, sets the scheduled learning rate, updates every
+   * parameter group and clears the gradients.
+   */
+  async update(stepLoss: number, where: () => string): Promise<{ lr: number; gradNorm: number }> {
+    const c = this.c;
+    const normT = this.gradNorm();
+    const gradNorm = await normT.item();
+    normT.dispose();
+    if (!Number.isFinite(stepLoss) || !Number.isFinite(gradNorm)) {
+      this.zeroGrad();
+      throw new NonFiniteError(
+        `non-finite ${Number.isFinite(stepLoss) ? 'gradient norm' : 'loss'} at step ${this.loop.step + 1} (${where()}; ` +
+          `the last saved state is kept (continue with --resume after changing what caused it, e.g. a lower learning rate)`,
+      );
+    }
+    this.clip(gradNorm);
+    const lr = learningRate(c.optimizer.lr, c.schedule, this.loop.step, this.totalSteps);
+    for (const g of this.groups) {
+      const base = g.frontEnd && c.optimizer.frontEndLr !== null ? c.optimizer.frontEndLr : c.optimizer.lr;
+      g.opt.lr = base === c.optimizer.lr ? lr : (lr * base) / c.optimizer.lr;
+      g.opt.update();
+    }
+    this.zeroGrad();
+    this.loop.step++;
+    return { lr, gradNorm };
+  }
+
   /** Runs until the epochs end, early stopping, maxSteps, or a stop request; returns why it returned. */
   async run(): Promise<'epochs' | 'early-stop' | 'max-steps' | 'interrupted'> {
     const { c, t } = this;
@@ -248,39 +291,14 @@ export class Trainer {
       let stepStart = now();
       let files: string[] = [];
       for await (const batch of t.train.epoch(epoch, this.loop.batchInEpoch * B)) {
-        const counter = (this.loop.step * K + micro) >>> 0;
-        const lossT = this.microStep(batch.x, batch.shape, batch.labels, counter);
-        const loss = await lossT.item();
-        lossT.dispose();
+        stepLoss += (await this.accumulate(batch.x, batch.shape, batch.labels, micro)) / K;
         files = files.concat(Array.from(batch.records, (r) => t.train.records[r].path));
-        stepLoss += loss / K;
         stepClips += batch.shape[0];
         micro++;
         this.loop.batchInEpoch++;
         const lastOfEpoch = this.loop.batchInEpoch >= perEpoch;
         if (micro < K && !lastOfEpoch) continue;
-        // One optimizer step.
-        const normT = this.gradNorm();
-        const gradNorm = await normT.item();
-        normT.dispose();
-        if (!Number.isFinite(loss) || !Number.isFinite(stepLoss) || !Number.isFinite(gradNorm)) {
-          // Nothing is written: the last saved state (before whatever went wrong) stays the one to resume from.
-          this.zeroGrad();
-          const shown = files.slice(0, 8).join(', ') + (files.length > 8 ? ` … (${files.length} files)` : '');
-          throw new NonFiniteError(
-            `non-finite ${Number.isFinite(stepLoss) ? 'gradient norm' : 'loss'} at step ${this.loop.step + 1} (epoch ${epoch + 1}), batch of ${shown}; ` +
-              `the last saved state is kept (continue with --resume after changing what caused it, e.g. a lower learning rate)`,
-          );
-        }
-        this.clip(gradNorm);
-        const lr = learningRate(c.optimizer.lr, c.schedule, this.loop.step, this.totalSteps);
-        for (const g of this.groups) {
-          const base = g.frontEnd && c.optimizer.frontEndLr !== null ? c.optimizer.frontEndLr : c.optimizer.lr;
-          g.opt.lr = base === c.optimizer.lr ? lr : (lr * base) / c.optimizer.lr;
-          g.opt.update();
-        }
-        this.zeroGrad();
-        this.loop.step++;
+        const { lr, gradNorm } = await this.update(stepLoss, () => `epoch ${epoch + 1}), batch of ${files.slice(0, 8).join(', ')}${files.length > 8 ? ` … (${files.length} files)` : ''}`);
         this.loop.epochLossSum += stepLoss;
         this.loop.epochSteps++;
         const secs = now() - stepStart;

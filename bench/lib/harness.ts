@@ -5,7 +5,7 @@
 import { cpus, loadavg, platform, release } from 'node:os';
 import { createRequire } from 'node:module';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Engine } from '../../engine/index.ts';
 import { adapterChoiceFromEnv, initEngine, type AdapterChoice } from '../../engine/node.ts';
@@ -209,9 +209,12 @@ export async function openBenchEngine(bench: string, adapter: string | undefined
   return { engine, env: environmentInfo(engine) };
 }
 
-/** Writes the JSON record to --json, else (not for --quick runs) to bench/results/BENCH-ADAPTER.json. */
+/**
+ * Writes the JSON record to --json, else (not for --quick runs) to bench-out/BENCH-ADAPTER.json (git-ignored):
+ * the committed results in bench/results/ change only when --json names them.
+ */
 export async function saveRecord(bench: string, engine: Engine, values: CommonValues, record: unknown, alwaysSave = false): Promise<void> {
-  const path = values.json ?? (values.quick && !alwaysSave ? null : fileURLToPath(new URL(`../results/${bench}-${adapterSlug(engine)}.json`, import.meta.url)));
+  const path = values.json ?? (values.quick && !alwaysSave ? null : resolve('bench-out', `${bench}-${adapterSlug(engine)}.json`));
   if (!path) return;
   await writeJson(path, record);
   console.log(`wrote ${path}`);

@@ -9,6 +9,8 @@ import * as matmul from '../../bench/matmul.ts';
 import * as conv from '../../bench/conv.ts';
 import * as localAttention from '../../bench/local-attention.ts';
 import * as xlsr from '../../bench/xlsr.ts';
+import * as train from '../../bench/train.ts';
+import * as metrics from '../../bench/metrics.ts';
 
 useEngine();
 
@@ -70,5 +72,37 @@ describe('benchmarks run end to end on tiny cases', () => {
     expect(rows.map((r) => r.case)).toEqual(['eval b1', 'train b1']);
     for (const r of rows) expect(Object.keys(r.stageMs).sort()).toEqual(['featureEncoder', 'positionalConv', 'transformer']);
     expect(record.frames).toBe(12);
+  });
+
+  it('train: optimizer steps of the tiny preset through the training loop, with clips/s and peak memory', async () => {
+    const { code, record } = await runBench(train, 'train', ['--batches', '1,2', '--samples', '4000', '--steps', '1']);
+    expect(code).toBe(0);
+    const rows = record.rows as { preset: string; batch: number; clipsPerSec: number; peakPoolBytes: number }[];
+    expect(rows.map((r) => [r.preset, r.batch])).toEqual([['tiny', 1], ['tiny', 2]]);
+    for (const r of rows) {
+      expect(r.clipsPerSec).toBeGreaterThan(0);
+      expect(r.peakPoolBytes).toBeGreaterThan(0);
+    }
+  });
+
+  it('every benchmark answers --help without running, and metrics runs --quick', async () => {
+    for (const mod of [matmul, conv, localAttention, xlsr, train, metrics] as { run(argv: string[]): Promise<number> }[]) {
+      const lines: string[] = [];
+      const log = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void lines.push(a.join(' ')));
+      try {
+        expect(await mod.run(['--help'])).toBe(0);
+      } finally {
+        log.mockRestore();
+      }
+      expect(lines.join('\n')).toMatch(/^usage: spoofscan bench /);
+    }
+    const lines: string[] = [];
+    const log = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void lines.push(a.join(' ')));
+    try {
+      expect(await metrics.run(['--quick'])).toBe(0);
+    } finally {
+      log.mockRestore();
+    }
+    expect(JSON.parse(lines[lines.length - 1])).toMatchObject({ bench: 'metrics', trials: 100000 });
   });
 });
