@@ -137,9 +137,9 @@ async function load(req: Extract<Request, { type: 'load' }>, emit: (e: Event) =>
 }
 
 /** One forward pass of a window-length input: compiles the model's shaders before the first file. */
-async function warmup(slot: Slot, window: number): Promise<{ ms: number; compileMs: number }> {
+async function warmup(slot: Slot, window: number): Promise<{ ms: number; pipelines: number }> {
   const t0 = performance.now();
-  const before = engine!.stats.compileMs;
+  const before = engine!.stats.pipelinesCompiled;
   const rng = new Rng(7);
   const x = Float32Array.from({ length: window }, () => 0.1 * rng.normal());
   if (slot === 'detect') {
@@ -149,7 +149,7 @@ async function warmup(slot: Slot, window: number): Promise<{ ms: number; compile
     if (!tracer) throw new Error('no tracer loaded');
     await clipLogits(tracerLogits(tracer.model), x, { crop: 'first', window });
   }
-  return { ms: performance.now() - t0, compileMs: engine!.stats.compileMs - before };
+  return { ms: performance.now() - t0, pipelines: engine!.stats.pipelinesCompiled - before };
 }
 
 async function score(req: Extract<Request, { type: 'score' }>): Promise<ScoreResult> {

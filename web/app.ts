@@ -136,16 +136,18 @@ function renderModel(r: LoadResult, extra = ''): void {
 
 async function loadModel(source: ModelSourceSpec, expect?: Slot): Promise<void> {
   const what = source.kind === 'url' ? source.url : source.file.name;
+  // The worker lives in dist/: resolve page-relative URLs here.
+  if (source.kind === 'url') source = { kind: 'url', url: new URL(source.url, location.href).href };
   try {
     const r = await call<LoadResult>({ type: 'load', source, expect }, setProgress);
     app.models[r.slot] = r;
     renderModel(r, 'warm-up: compiling shaders…');
     $('load-status').textContent = `${what}: loaded (${r.fromCache ? 'from the cache' : 'downloaded'})`;
     log(`loaded ${r.file} as the ${r.slot === 'detect' ? 'detector' : 'tracer'}: ${r.provenance}`);
-    const w = await call<{ ms: number; compileMs: number }>({ type: 'warmup', slot: r.slot, window: WINDOW });
+    const w = await call<{ ms: number; pipelines: number }>({ type: 'warmup', slot: r.slot, window: WINDOW });
     const el = document.getElementById(`warmup-${r.slot}`);
     if (el) {
-      el.textContent = `ready: warm-up ${fmtMs(w.ms)} (shader compilation ${fmtMs(w.compileMs)})`;
+      el.textContent = `ready: warm-up ${fmtMs(w.ms)} (${w.pipelines} shaders compiled)`;
       el.dataset.ready = '1';
     }
     updateButtons();

@@ -40,13 +40,14 @@ export function linePlot(points: readonly { x: number; y: number }[], o: PlotOpt
   const dots = points.length <= 40 ? points.map((p) => `<circle cx="${f(px(p.x))}" cy="${f(py(p.y))}" r="2.5"/>`).join('') : '';
   const ref = o.refY !== undefined ? `<line class="ref" x1="${L}" x2="${W - R}" y1="${f(py(o.refY))}" y2="${f(py(o.refY))}"/>` : '';
   const xmin = Math.min(...xs), xmax = Math.max(...xs);
-  const ymin = Math.min(...points.map((p) => p.y)), ymax = Math.max(...points.map((p) => p.y));
+  // Tick the extremes of what is drawn (data and reference line), dropping the lower one when they would overlap.
+  const ymin = Math.min(...ys), ymax = Math.max(...ys);
   return (
     `<svg class="plot ${o.cls ?? ''}" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" role="img">` +
     `<line class="axis" x1="${L}" x2="${L}" y1="${T}" y2="${H - B}"/><line class="axis" x1="${L}" x2="${W - R}" y1="${H - B}" y2="${H - B}"/>` +
     ref +
     `<text x="${L - 4}" y="${f(py(ymax) + 4)}" text-anchor="end">${tick(ymax)}</text>` +
-    (ymin !== ymax ? `<text x="${L - 4}" y="${f(py(ymin) + 4)}" text-anchor="end">${tick(ymin)}</text>` : '') +
+    (py(ymin) - py(ymax) >= 12 ? `<text x="${L - 4}" y="${f(py(ymin) + 4)}" text-anchor="end">${tick(ymin)}</text>` : '') +
     `<text x="${f(px(xmin))}" y="${H - 6}" text-anchor="start">${tick(xmin)}</text>` +
     (xmax !== xmin ? `<text x="${f(px(xmax))}" y="${H - 6}" text-anchor="end">${tick(xmax)}</text>` : '') +
     (o.xLabel ? `<text x="${f((L + W - R) / 2)}" y="${H - 6}" text-anchor="middle">${escapeHtml(o.xLabel)}</text>` : '') +
