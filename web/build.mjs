@@ -1,5 +1,6 @@
-// Bundles the browser side with esbuild: web/engine.ts → dist/spoofscan.js (the engine library)
-// and web/smoke.ts → dist/smoke.js (the page script of web/index.html).
+// Bundles the browser side with esbuild: web/engine.ts → dist/spoofscan.js (the engine library),
+// web/smoke.ts → dist/smoke.js (the script of web/smoke.html), and the spoofscan page of web/index.html:
+// web/app.ts → dist/app.js (the UI thread) and web/app-worker.ts → dist/app-worker.js (models in a Web Worker).
 // Usage: node web/build.mjs [--outdir DIR] [--minify]
 import { parseArgs } from 'node:util';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -10,7 +11,12 @@ const WEB_DIR = dirname(fileURLToPath(import.meta.url));
 const REPO_DIR = resolve(WEB_DIR, '..');
 export const DEFAULT_OUTDIR = join(WEB_DIR, 'dist');
 
-const ENTRIES = { spoofscan: join(WEB_DIR, 'engine.ts'), smoke: join(WEB_DIR, 'smoke.ts') };
+const ENTRIES = {
+  spoofscan: join(WEB_DIR, 'engine.ts'),
+  smoke: join(WEB_DIR, 'smoke.ts'),
+  app: join(WEB_DIR, 'app.ts'),
+  'app-worker': join(WEB_DIR, 'app-worker.ts'),
+};
 
 // Files that only Node may load: the Dawn device (engine/*.node.ts, engine/node.ts) and dawn.node itself.
 const NODE_ONLY = /(\.node(\.ts)?$)|(^|\/)engine\/node(\.ts)?$|^webgpu$/;
@@ -59,7 +65,7 @@ async function main() {
     options: { outdir: { type: 'string' }, minify: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h' } },
   });
   if (values.help) {
-    console.log('usage: node web/build.mjs [--outdir DIR] [--minify]\nBundles web/engine.ts and web/smoke.ts for browsers (default output: web/dist/).');
+    console.log('usage: node web/build.mjs [--outdir DIR] [--minify]\nBundles web/engine.ts, web/smoke.ts, web/app.ts and web/app-worker.ts for browsers (default output: web/dist/).');
     return;
   }
   const t0 = performance.now();

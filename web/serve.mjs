@@ -1,11 +1,9 @@
-// Builds the browser bundles and serves web/ so the smoke page can be opened by hand.
+// Builds the browser bundles and serves web/: the spoofscan page at / (with the committed demo models when
+// present; `spoofscan serve` also makes stand-ins when they are not) and the engine smoke page at /smoke.html.
 // Usage: node web/serve.mjs [--port 8080] [--host 127.0.0.1]   then open http://localhost:8080/
 // WebGPU needs a secure context: http://localhost or 127.0.0.1 qualify, a LAN address does not.
 import { parseArgs } from 'node:util';
-import { dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { buildWeb } from './build.mjs';
-import { startStaticServer } from './static-server.mjs';
+import { startWeb } from './serve-lib.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -15,7 +13,7 @@ const { values } = parseArgs({
   },
 });
 if (values.help) {
-  console.log('usage: node web/serve.mjs [--port 8080] [--host 127.0.0.1]\nBuilds web/dist/ and serves web/ for the smoke page.');
+  console.log('usage: node web/serve.mjs [--port 8080] [--host 127.0.0.1]\nBuilds web/dist/ and serves web/ (the spoofscan page at /, the smoke page at /smoke.html).');
   process.exit(0);
 }
 const port = Number(values.port);
@@ -25,10 +23,10 @@ if (!Number.isInteger(port) || port < 0 || port > 65535) {
 }
 
 try {
-  const out = await buildWeb();
-  console.log(`built ${out.files.length} bundles into web/dist/ (${out.inputs.length} source files)`);
-  const srv = await startStaticServer(dirname(fileURLToPath(import.meta.url)), { host: values.host, port });
-  console.log(`serving web/ at ${srv.url}  (open http://localhost:${srv.port}/ ; Ctrl-C stops)`);
+  const { server, bundle, models } = await startWeb({ host: values.host, port });
+  console.log(`built ${bundle.files.length} bundles into web/dist/ (${bundle.inputs.length} source files)`);
+  if (!models.detect) console.log('note: models/pretrained/detector.safetensors is absent: the page asks for a model (spoofscan serve makes a stand-in)');
+  console.log(`serving web/ at ${server.url}  (open http://localhost:${server.port}/ ; smoke test at /smoke.html ; Ctrl-C stops)`);
 } catch (e) {
   const msg = e?.code === 'EADDRINUSE' ? `port ${port} is in use; pick another with --port` : (e?.errors?.map((m) => m.text).join('\n') ?? e?.message ?? String(e));
   console.error(`web/serve.mjs: ${msg}`);

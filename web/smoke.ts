@@ -1,4 +1,4 @@
-// Page entry of web/index.html: opens WebGPU through navigator.gpu, runs the smoke suite and
+// Page entry of web/smoke.html: opens WebGPU through navigator.gpu, runs the smoke suite and
 // publishes the outcome on `window.spoofscanSmoke` (read by test/browser/) and in the page.
 import { initBrowserEngine } from '../engine/index.ts';
 import { runSmokeSuite, type SmokeResults } from './smoke-suite.ts';

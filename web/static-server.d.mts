@@ -8,4 +8,15 @@ export interface StaticServer {
   close(): Promise<void>;
 }
 
-export function startStaticServer(root: string, options?: { host?: string; port?: number }): Promise<StaticServer>;
+export interface ServedRequest {
+  method: string;
+  /** URL path without the query. */
+  path: string;
+  /** The Range header, or null. */
+  range: string | null;
+}
+
+export function startStaticServer(
+  root: string,
+  options?: { host?: string; port?: number; files?: Record<string, string>; onRequest?: (r: ServedRequest) => void },
+): Promise<StaticServer>;

@@ -29,7 +29,7 @@ beforeAll(async () => {
   const t0 = performance.now();
   // A private copy of the page keeps parallel runs from overwriting each other's web/dist/.
   workDir = await mkdtemp(join(tmpdir(), 'spoofscan-web-'));
-  await copyFile(join(WEB_DIR, 'index.html'), join(workDir, 'index.html'));
+  await copyFile(join(WEB_DIR, 'smoke.html'), join(workDir, 'index.html'));
   bundle = await buildWeb({ outdir: join(workDir, 'dist') });
   server = await startStaticServer(workDir, { host: '127.0.0.1', port: 0 });
   browser = await launchChromium();
@@ -71,7 +71,7 @@ const REQUIRED_CASES = [
 
 describe('browser bundle', () => {
   it('bundles the shared engine and kernels, and nothing Node-only', () => {
-    expect(bundle.files.map((f) => f.path.slice(bundle.outdir.length + 1)).sort()).toEqual(['smoke.js', 'spoofscan.js']);
+    expect(bundle.files.map((f) => f.path.slice(bundle.outdir.length + 1)).sort()).toEqual(['app-worker.js', 'app.js', 'smoke.js', 'spoofscan.js']);
     expect(bundle.inputs).toContain('engine/index.ts');
     expect(bundle.inputs).toContain('kernels/index.ts');
     const nodeOnly = bundle.inputs.filter((p) => /\.node\.ts$|^engine\/node\.ts$|node_modules\/webgpu\//.test(p));
