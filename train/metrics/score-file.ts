@@ -178,7 +178,9 @@ export function parseDetectionScores(
       if (short.length < 5) short.push(`line ${lineNo}: ${quoteLine(line)}`);
       continue;
     }
-    if (first && HEADER_FIRST.has(f[0].toLowerCase()) && Number.isNaN(parseFiniteNumber(f[1]))) {
+    // A header: named like one (an id or score column name) and not numeric where a score would be.
+    const named = HEADER_FIRST.has(f[0].toLowerCase()) || f.some((x) => SCORE_NAMES.includes(x.toLowerCase()));
+    if (first && named && Number.isNaN(parseFiniteNumber(f[1])) && f.every((x) => Number.isNaN(parseFiniteNumber(x)))) {
       header = line;
       cols = columnsOf(f, source, lineNo);
       continue;
