@@ -37,7 +37,9 @@ export interface ModelInfo {
   task?: Task;
   classes?: string[];
   threshold?: number;
-  calibration?: { a: number; c: number; prior?: number };
+  /** llr = a·score + c; `separable`: the dev scores were perfectly separated, so the slope is only a lower bound
+   *  and the LLRs are overconfident. */
+  calibration?: { a: number; c: number; prior?: number; separable?: boolean };
   provenance?: Provenance;
 }
 
@@ -75,7 +77,7 @@ export function readModelInfo(metadata: Record<string, string> | undefined, file
     if (typeof cal !== 'object' || cal === null || typeof cal.a !== 'number' || typeof cal.c !== 'number' || !Number.isFinite(cal.a) || !Number.isFinite(cal.c)) {
       throw new Error(`${file}: metadata ${META_CALIBRATION} needs finite numbers a and c`);
     }
-    info.calibration = { a: cal.a, c: cal.c, ...(typeof cal.prior === 'number' ? { prior: cal.prior } : {}) };
+    info.calibration = { a: cal.a, c: cal.c, ...(typeof cal.prior === 'number' ? { prior: cal.prior } : {}), ...((cal as { separable?: unknown }).separable === true ? { separable: true } : {}) };
   }
   const prov = json(m, META_PROVENANCE, file);
   if (prov !== undefined) {

@@ -35,7 +35,7 @@ export function demoConfig(task: TrainTask, quick: boolean): TrainConfig {
       maxSteps: quick ? 3 : 0,
       dropout: false,
       tracer: 'reference',
-      optimizer: { lr: task === 'detect' ? 1e-3 : 5e-4 },
+      optimizer: { lr: task === 'detect' ? 3e-4 : 5e-4 },
       patience: 2,
       workers: 1,
     },
@@ -142,7 +142,7 @@ export async function runDemo(out: string, opts: { quick: boolean; adapter: stri
     const trTrials = await scoreList(tr.model, evalTr, readBytes, { ...clip, window: trCfg.crop }, (d) => ev.evalProgress(evalDet.length + d, total));
     // The calibration fitted on dev (stored in the checkpoint) turns eval scores into LLRs: never refitted on eval.
     const cal = det.info.calibration;
-    const detection = detectionResult(detTrials, unseen, cal ? { a: cal.a, c: cal.c, prior: cal.prior ?? 0.5, objective: NaN, iterations: 0, gradient: 0, converged: true, separable: false } : undefined);
+    const detection = detectionResult(detTrials, unseen, cal ? { a: cal.a, c: cal.c, prior: cal.prior ?? 0.5, objective: NaN, iterations: 0, gradient: 0, converged: true, separable: cal.separable ?? false } : undefined);
     const classNames = tr.info.classes ?? [];
     const tracing = tracingResult(trTrials, tr.model.classes, tr.info.threshold ?? 0.5);
 
@@ -170,7 +170,8 @@ export async function runDemo(out: string, opts: { quick: boolean; adapter: stri
       const score = e.d.logits[1];
       const llr = cal ? cal.a * score + cal.c : null;
       const bona = llr !== null ? llr >= 0 : e.d.logits[1] >= e.d.logits[0];
-      const p = llr !== null ? ` (P(bona fide) = ${(100 * posterior(llr)).toFixed(1)} % at equal priors)` : '';
+      // A calibration fitted on perfectly separated dev scores is overconfident: no probability is shown then.
+      const p = llr !== null && !cal?.separable ? ` (P(bona fide) = ${(100 * posterior(llr)).toFixed(1)} % at equal priors)` : '';
       let api = '-';
       let apiProb = NaN;
       if (e.t !== undefined) {

@@ -407,7 +407,7 @@ export class Trainer {
         ...this.t.provenance,
       },
     };
-    if (result.task === 'detect') info.calibration = { a: result.calibration.a, c: result.calibration.c, prior: result.calibration.prior };
+    if (result.task === 'detect') info.calibration = { a: result.calibration.a, c: result.calibration.c, prior: result.calibration.prior, ...(result.calibration.separable ? { separable: true } : {}) };
     else info.threshold = result.threshold;
     return { 'spoofscan.config': JSON.stringify(modelConfig(this.model)), ...metadataOf(info) };
   }

@@ -139,6 +139,7 @@ export async function run(argv: string[]): Promise<number> {
     throw new UserError(`--llr: ${modelPath} carries no calibration (train one with spoofscan train, or fit it with spoofscan calibrate)`);
   }
   const cal = info.calibration;
+  if (cal?.separable) console.error(`note: ${modelPath}'s dev scores were perfectly separated, so its calibration is overconfident (LLRs and probabilities near the extremes)`);
   // Decision rule: the given threshold, else LLR ≥ 0 under the stored calibration, else the larger logit.
   const rule = threshold !== undefined ? `score >= ${threshold}` : cal ? `calibrated LLR >= 0 (score >= ${(-cal.c / cal.a).toPrecision(6)})` : 'logit1 >= logit0 (uncalibrated)';
   const decide = (score: number, logits: number[]): 'bonafide' | 'spoof' =>
