@@ -48,7 +48,7 @@ export function checkClipOptions(o: ClipOptions): Required<ClipOptions> {
   const crop = o.crop ?? 'first';
   const window = o.window ?? CROP_LENGTH;
   const batch = o.batch ?? 8;
-  if (!CLIP_CROPS.includes(crop)) throw new RangeError(`crop must be ${CLIP_CROPS.join(', ')}, not "${crop}"`);
+  if (!CLIP_CROPS.includes(crop)) throw new RangeError(`crop must be first, full or windows, not "${crop}"`);
   // One XLS-R frame up to one minute: bounds the GPU memory of one batch.
   if (!Number.isInteger(window) || window < MIN_WINDOW_SAMPLES || window > MAX_WINDOW_SAMPLES) throw new RangeError(`window must be an integer from ${MIN_WINDOW_SAMPLES} to ${MAX_WINDOW_SAMPLES.toLocaleString('en-US')} samples, not ${window}`);
   if (!Number.isInteger(batch) || batch < 1 || batch > 256) throw new RangeError(`batch must be an integer from 1 to 256, not ${batch}`);

@@ -2,22 +2,16 @@
 // Eval-mode bona fide scores of the XLS-R → Nes2Net detector (score = logit of class 1; higher = more bona fide),
 // written as a score file that `spoofscan eval` and `calibrate` read back by column name.
 import { parseArgs } from 'node:util';
-import { initEngine } from '../../engine/node.ts';
-import { checkClipOptions, type ClipCrop } from '../../inference/clip.ts';
+import type { ClipCrop } from '../../inference/clip.ts';
 import { scoreClip } from '../../inference/detect.ts';
-import { formatDetectionScores, SCORE_FORMATS, type DetectionRow, type ScoreFormat } from '../../inference/score-writer.ts';
+import { formatDetectionScores, type DetectionRow } from '../../inference/score-writer.ts';
 import { Detector } from '../../models/detector.ts';
-import { formatLoadReport, LoadError } from '../../models/io/index.ts';
-import { fileSource } from '../../models/io/file-source.node.ts';
-import { describeProvenance, readModelInfo } from '../../models/model-info.ts';
 import { receptiveField } from '../../models/xlsr/config.ts';
-import { CROP_LENGTH, parseWindowLength } from '../../train/data/crop.ts';
+import { CROP_LENGTH } from '../../train/data/crop.ts';
 import { loadAudio } from '../../train/data/decode.ts';
 import { readBytes } from '../../train/data/loader.node.ts';
-import { writeFileAtomic } from '../../models/io/atomic-write.node.ts';
 import { UserError } from '../errors.ts';
-import { collectInputs } from '../inputs.ts';
-import { defaultModel } from '../pretrained.ts';
+import { CLIP_COMMAND_OPTIONS, clipCommandSetup, forEachInput, openCheckpointModel, reportSkipped, writeScoreFile } from '../clip-command.ts';
 import { Progress } from '../progress.ts';
 
 export const summary = 'score audio with a detector: bona fide score per file, a score file for eval (default: the bundled demo model)';
@@ -74,69 +68,27 @@ export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: {
-      model: { type: 'string' },
-      out: { type: 'string' },
-      format: { type: 'string' },
-      threshold: { type: 'string' },
-      llr: { type: 'boolean', default: false },
-      list: { type: 'string' },
-      root: { type: 'string' },
-      'list-format': { type: 'string' },
-      'skip-bad': { type: 'boolean', default: false },
-      crop: { type: 'string', default: 'first' },
-      window: { type: 'string' },
-      batch: { type: 'string', default: '8' },
-      json: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
+    options: { ...CLIP_COMMAND_OPTIONS, threshold: { type: 'string' }, llr: { type: 'boolean', default: false } },
   });
   if (values.help) {
     console.log(HELP);
     return 0;
   }
-  const format = (values.format ?? (values.json ? 'json' : 'tsv')) as ScoreFormat;
-  if (!SCORE_FORMATS.includes(format)) throw new UserError(`--format must be ${SCORE_FORMATS.join(', ')}, not "${values.format}"`);
-  if (values.window !== undefined && values.crop !== 'windows') throw new UserError('--window applies to --crop windows only');
-  if (values.root !== undefined && !values.list) throw new UserError('--root applies to --list');
-  let clip;
-  try {
-    clip = checkClipOptions({ crop: values.crop as ClipCrop, window: parseWindowLength(values.window), batch: Number(values.batch) });
-  } catch (e) {
-    throw new UserError(`--${(e as Error).message}`);
-  }
   const threshold = values.threshold === undefined ? undefined : Number(values.threshold);
   if (threshold !== undefined && !Number.isFinite(threshold)) throw new UserError(`--threshold must be a number, not "${values.threshold}"`);
-  const inputs = await collectInputs({ paths: positionals, list: values.list, root: values.root, format: values['list-format'], skipBad: values['skip-bad'] });
-  const modelPath = values.model ?? defaultModel('detector');
-
-  await initEngine();
-  const source = await fileSource(modelPath);
-  let detector: Detector;
-  let info;
+  const { format, clip, inputs } = await clipCommandSetup(values, positionals);
+  const opened = await openCheckpointModel(values.model, 'detector', async (s) => {
+    const r = await Detector.open(s);
+    return { weights: r.weights, model: r.detector };
+  }, format !== 'json' || values.out !== undefined);
+  const { model: detector, info, path: modelPath } = opened;
   try {
-    const opened = await Detector.open(source);
-    detector = opened.detector;
-    info = readModelInfo(opened.weights.metadata ?? undefined, modelPath);
-    if (format !== 'json' || values.out) console.error(formatLoadReport(opened.weights.report));
+    if (info.task === 'trace') throw new UserError(`${modelPath} is an API tracer; use spoofscan trace`);
+    if (detector.backend.config.nOut !== 2) throw new UserError(`${modelPath}: the back-end has ${detector.backend.config.nOut} outputs; score needs a 2-class (spoof / bona fide) detector`);
+    if (values.llr && !info.calibration) throw new UserError(`--llr: ${modelPath} carries no calibration (train one with spoofscan train, or fit it with spoofscan calibrate)`);
   } catch (e) {
-    if (e instanceof LoadError) console.error(formatLoadReport(e.report));
+    detector.dispose();
     throw e;
-  } finally {
-    await source.close();
-  }
-  console.error(`model: ${modelPath} — ${describeProvenance(info)}`);
-  if (info.task === 'trace') {
-    detector.dispose();
-    throw new UserError(`${modelPath} is an API tracer; use spoofscan trace`);
-  }
-  if (detector.backend.config.nOut !== 2) {
-    detector.dispose();
-    throw new UserError(`${modelPath}: the back-end has ${detector.backend.config.nOut} outputs; score needs a 2-class (spoof / bona fide) detector`);
-  }
-  if (values.llr && !info.calibration) {
-    detector.dispose();
-    throw new UserError(`--llr: ${modelPath} carries no calibration (train one with spoofscan train, or fit it with spoofscan calibrate)`);
   }
   const cal = info.calibration;
   if (cal?.separable) console.error(`note: ${modelPath}'s dev scores were perfectly separated, so its calibration is overconfident (LLRs and probabilities near the extremes)`);
@@ -151,35 +103,29 @@ export async function run(argv: string[]): Promise<number> {
   const skipped = [...inputs.skipped];
   const progress = inputs.items.length > 1 ? new Progress('score', inputs.items.length, 'files') : null;
   try {
-    for (const it of inputs.items) {
-      try {
-        const { samples } = await loadAudio(await readBytes(it.path), it.path, { minSamples });
-        const r = await scoreClip(detector, samples, clip, it.path);
-        rows.push({
-          id: it.id,
-          file: it.id,
-          samples: samples.length,
-          input: r.input,
-          crop: clip.crop,
-          ...(clip.crop === 'windows' ? { windows: r.windows.length } : {}),
-          score: r.score,
-          logits: r.logits,
-          ...(values.llr && cal ? { llr: cal.a * r.score + cal.c } : {}),
-          decision: decide(r.score, r.logits),
-          ...(it.label !== undefined ? { label: it.label } : {}),
-        });
-      } catch (e) {
-        if (!values['skip-bad'] || !(e as { userFacing?: boolean }).userFacing) throw e;
-        skipped.push({ path: it.path, reason: (e as Error).message });
-      }
-      progress?.tick();
-    }
+    await forEachInput(inputs.items, values['skip-bad'], skipped, async (it) => {
+      const { samples } = await loadAudio(await readBytes(it.path), it.path, { minSamples });
+      const r = await scoreClip(detector, samples, clip, it.path);
+      rows.push({
+        id: it.id,
+        file: it.id,
+        samples: samples.length,
+        input: r.input,
+        crop: clip.crop,
+        ...(clip.crop === 'windows' ? { windows: r.windows.length } : {}),
+        score: r.score,
+        logits: r.logits,
+        ...(values.llr && cal ? { llr: cal.a * r.score + cal.c } : {}),
+        decision: decide(r.score, r.logits),
+        ...(it.label !== undefined ? { label: it.label } : {}),
+      });
+    }, () => progress?.tick());
   } finally {
     detector.dispose();
   }
   const comments = [`score_type=bona_logit`, `model=${modelPath}`, `decision: ${rule}`, `crop=${clip.crop}`];
   if (values.out) {
-    await writeAtomic(values.out, formatDetectionScores(rows, format, comments));
+    await writeScoreFile(values.out, formatDetectionScores(rows, format, comments));
     console.error(`wrote ${rows.length} scores to ${values.out}`);
   } else if (format === 'json') console.log(formatDetectionScores(rows, 'json'));
   else {
@@ -188,17 +134,6 @@ export async function run(argv: string[]): Promise<number> {
     for (const r of rows) console.log(`${r.id.padEnd(width)}  ${r.logits.map((v) => v.toFixed(5).padStart(10)).join('  ')}  ${r.score.toFixed(5).padStart(10)}  ${r.decision === 'bonafide' ? 'bona fide' : 'SPOOF'}`);
     console.error(`decision: ${rule}`);
   }
-  if (skipped.length) {
-    console.error(`skipped ${skipped.length} input(s):`);
-    for (const s of skipped) console.error(`  ${s.path}: ${s.reason}`);
-  }
+  reportSkipped(skipped);
   return 0;
-}
-
-async function writeAtomic(path: string, text: string): Promise<void> {
-  try {
-    await writeFileAtomic(path, text);
-  } catch (e) {
-    throw new UserError(`${path}: cannot write (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-  }
 }

@@ -2,22 +2,14 @@
 // Which TTS service (API) made each clip: the tracer's top-k classes with probabilities, or "unseen" when the top
 // probability is below the open-set threshold τ (the one chosen on dev and stored in the checkpoint, by default).
 import { parseArgs } from 'node:util';
-import { initEngine } from '../../engine/node.ts';
-import { checkClipOptions, type ClipCrop } from '../../inference/clip.ts';
-import { formatTracingScores, SCORE_FORMATS, type ScoreFormat, type TracingRow } from '../../inference/score-writer.ts';
+import { formatTracingScores, type TracingRow } from '../../inference/score-writer.ts';
 import { traceClip, UNSEEN } from '../../inference/trace.ts';
-import { writeFileAtomic } from '../../models/io/atomic-write.node.ts';
-import { formatLoadReport, LoadError } from '../../models/io/index.ts';
-import { fileSource } from '../../models/io/file-source.node.ts';
-import { describeProvenance, readModelInfo } from '../../models/model-info.ts';
 import { DEFAULT_OPEN_SET_THRESHOLD } from '../../models/tracer/open-set.ts';
 import { TracingModel } from '../../models/tracer/tracing-model.ts';
-import { parseWindowLength } from '../../train/data/crop.ts';
 import { loadAudio } from '../../train/data/decode.ts';
 import { readBytes } from '../../train/data/loader.node.ts';
 import { UserError } from '../errors.ts';
-import { collectInputs } from '../inputs.ts';
-import { defaultModel } from '../pretrained.ts';
+import { CLIP_COMMAND_OPTIONS, clipCommandSetup, forEachInput, openCheckpointModel, reportSkipped, writeScoreFile } from '../clip-command.ts';
 import { Progress } from '../progress.ts';
 
 export const summary = 'API tracing: which TTS service made each clip (top-k with probabilities, or "unseen")';
@@ -45,59 +37,18 @@ export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: {
-      model: { type: 'string' },
-      top: { type: 'string', default: '3' },
-      threshold: { type: 'string' },
-      out: { type: 'string' },
-      format: { type: 'string' },
-      list: { type: 'string' },
-      root: { type: 'string' },
-      'list-format': { type: 'string' },
-      'skip-bad': { type: 'boolean', default: false },
-      crop: { type: 'string', default: 'first' },
-      window: { type: 'string' },
-      batch: { type: 'string', default: '8' },
-      json: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
+    options: { ...CLIP_COMMAND_OPTIONS, top: { type: 'string', default: '3' }, threshold: { type: 'string' } },
   });
   if (values.help) {
     console.log(HELP);
     return 0;
   }
-  const format = (values.format ?? (values.json ? 'json' : 'tsv')) as ScoreFormat;
-  if (!SCORE_FORMATS.includes(format)) throw new UserError(`--format must be ${SCORE_FORMATS.join(', ')}, not "${values.format}"`);
   const top = Number(values.top);
   if (!Number.isInteger(top) || top < 1) throw new UserError(`--top must be a positive integer, not "${values.top}"`);
   const given = values.threshold === undefined ? undefined : Number(values.threshold);
   if (given !== undefined && !(given >= 0 && given <= 1)) throw new UserError(`--threshold must be a probability in [0, 1], not "${values.threshold}"`);
-  if (values.window !== undefined && values.crop !== 'windows') throw new UserError('--window applies to --crop windows only');
-  let clip;
-  try {
-    clip = checkClipOptions({ crop: values.crop as ClipCrop, window: parseWindowLength(values.window), batch: Number(values.batch) });
-  } catch (e) {
-    throw new UserError(`--${(e as Error).message}`);
-  }
-  const inputs = await collectInputs({ paths: positionals, list: values.list, root: values.root, format: values['list-format'], skipBad: values['skip-bad'] });
-  const modelPath = values.model ?? defaultModel('tracer');
-
-  await initEngine();
-  const source = await fileSource(modelPath);
-  let model: TracingModel;
-  let info;
-  try {
-    const opened = await TracingModel.open(source);
-    model = opened.model;
-    info = readModelInfo(opened.weights.metadata ?? undefined, modelPath);
-    if (!values.json) console.error(formatLoadReport(opened.weights.report));
-  } catch (e) {
-    if (e instanceof LoadError) console.error(formatLoadReport(e.report));
-    throw e;
-  } finally {
-    await source.close();
-  }
-  console.error(`model: ${modelPath} — ${describeProvenance(info)}`);
+  const { format, clip, inputs } = await clipCommandSetup(values, positionals);
+  const { model, info, path: modelPath } = await openCheckpointModel(values.model, 'tracer', (s) => TracingModel.open(s), !values.json);
   if (info.task === 'detect') {
     model.dispose();
     throw new UserError(`${modelPath} is a bona fide / spoof detector; use spoofscan score`);
@@ -108,27 +59,17 @@ export async function run(argv: string[]): Promise<number> {
   const skipped = [...inputs.skipped];
   const progress = inputs.items.length > 1 ? new Progress('trace', inputs.items.length, 'files') : null;
   try {
-    for (const it of inputs.items) {
-      try {
-        const { samples } = await loadAudio(await readBytes(it.path), it.path);
-        const r = await traceClip(model, samples, { ...clip, threshold, names, top }, it.path);
-        rows.push({ id: it.id, predicted: r.prediction.predicted, label: r.label, probs: r.prediction.probs, top: r.ranked.map(({ name, prob }) => ({ name, prob })) });
-      } catch (e) {
-        if (!values['skip-bad'] || !(e as { userFacing?: boolean }).userFacing) throw e;
-        skipped.push({ path: it.path, reason: (e as Error).message });
-      }
-      progress?.tick();
-    }
+    await forEachInput(inputs.items, values['skip-bad'], skipped, async (it) => {
+      const { samples } = await loadAudio(await readBytes(it.path), it.path);
+      const r = await traceClip(model, samples, { ...clip, threshold, names, top }, it.path);
+      rows.push({ id: it.id, predicted: r.prediction.predicted, label: r.label, probs: r.prediction.probs, top: r.ranked.map(({ name, prob }) => ({ name, prob })) });
+    }, () => progress?.tick());
   } finally {
     model.dispose();
   }
   const classNames = Array.from({ length: model.classes }, (_, k) => names?.[k] ?? `class ${k}`);
   if (values.out) {
-    try {
-      await writeFileAtomic(values.out, formatTracingScores(rows, classNames, threshold, format));
-    } catch (e) {
-      throw new UserError(`${values.out}: cannot write (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-    }
+    await writeScoreFile(values.out, formatTracingScores(rows, classNames, threshold, format));
     console.error(`wrote ${rows.length} predictions to ${values.out}`);
   } else if (format === 'json') console.log(JSON.stringify({ threshold, classes: classNames, trials: rows }, null, 1));
   else {
@@ -140,9 +81,6 @@ export async function run(argv: string[]): Promise<number> {
     }
     console.error(`open-set threshold τ = ${threshold}${given === undefined && info.threshold !== undefined ? ' (chosen on dev, from the checkpoint)' : ''}: top probability below τ → unseen`);
   }
-  if (skipped.length) {
-    console.error(`skipped ${skipped.length} input(s):`);
-    for (const s of skipped) console.error(`  ${s.path}: ${s.reason}`);
-  }
+  reportSkipped(skipped);
   return 0;
 }
