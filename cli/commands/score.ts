@@ -19,11 +19,13 @@ import { UserError } from '../errors.ts';
 import { collectInputs } from '../inputs.ts';
 import { defaultModel } from '../pretrained.ts';
 import { Progress } from '../progress.ts';
+import { planShard, ResumableScoreFile, SHARD_HELP, SHARD_OPTIONS } from '../shard-output.ts';
 
 export const summary = 'score audio with a detector: bona fide score per file, a score file for eval (default: the bundled demo model)';
 
 const HELP = `usage: spoofscan score [--model CKPT] [--out FILE] [--format tsv|csv|json] [--threshold T] [--llr]
                        [--list FILE --root DIR] [--skip-bad] [--crop first|full|windows] [--window N] [--batch N]
+                       [--shard i/N|auto [--shards N]] [--resume] [--save-every K]
                        AUDIO|FOLDER...
 
 Scores each audio file (WAV, FLAC or MP3; mixed to mono, resampled to 16 kHz, never normalised) with the
@@ -55,6 +57,7 @@ model input:
                       whole utterance in half-overlapping windows, logits and score averaged
   --window N          window length in samples for --crop windows (default ${CROP_LENGTH.toLocaleString('en-US')})
   --batch N           windows per forward pass for --crop windows (default 8)
+${SHARD_HELP}
   -h, --help          this help`;
 
 /** One scored input (the JSON layout): the score file's fields plus what the model saw. */
@@ -88,6 +91,7 @@ export async function run(argv: string[]): Promise<number> {
       window: { type: 'string' },
       batch: { type: 'string', default: '8' },
       json: { type: 'boolean', default: false },
+      ...SHARD_OPTIONS,
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -108,6 +112,15 @@ export async function run(argv: string[]): Promise<number> {
   const threshold = values.threshold === undefined ? undefined : Number(values.threshold);
   if (threshold !== undefined && !Number.isFinite(threshold)) throw new UserError(`--threshold must be a number, not "${values.threshold}"`);
   const inputs = await collectInputs({ paths: positionals, list: values.list, root: values.root, format: values['list-format'], skipBad: values['skip-bad'] });
+  const plan = planShard(values, inputs.items);
+  const out = plan.out;
+  const saved = plan.resumable ? await ResumableScoreFile.open({ out: out!, format, ids: plan.items.map((x) => x.item.id), tag: plan.tag, saveEvery: plan.saveEvery }) : null;
+  if (saved?.resumed) console.error(`resuming ${out}: ${saved.resumed} of ${plan.items.length} already scored`);
+  if (saved && saved.todo.length === 0) {
+    await saved.finish();
+    console.error(`${out}: all ${plan.items.length} inputs already scored; nothing to do`);
+    return 0;
+  }
   const modelPath = values.model ?? defaultModel('detector');
 
   await initEngine();
@@ -118,7 +131,7 @@ export async function run(argv: string[]): Promise<number> {
     const opened = await Detector.open(source);
     detector = opened.detector;
     info = readModelInfo(opened.weights.metadata ?? undefined, modelPath);
-    if (format !== 'json' || values.out) console.error(formatLoadReport(opened.weights.report));
+    if (format !== 'json' || out) console.error(formatLoadReport(opened.weights.report));
   } catch (e) {
     if (e instanceof LoadError) console.error(formatLoadReport(e.report));
     throw e;
@@ -146,11 +159,14 @@ export async function run(argv: string[]): Promise<number> {
 
   // A clip shorter than XLS-R's receptive field is tiled for first/windows; --crop full needs one frame.
   const minSamples = clip.crop === 'full' ? receptiveField(detector.xlsr.config.convLayers) : 1;
+  const comments = [`score_type=bona_logit`, `model=${modelPath}`, `decision: ${rule}`, `crop=${clip.crop}`];
   const rows: ScoreRow[] = [];
   const skipped = [...inputs.skipped];
-  const progress = inputs.items.length > 1 ? new Progress('score', inputs.items.length, 'files') : null;
+  const todo = saved ? plan.items.filter((x) => !saved.has(x.item.id)) : plan.items;
+  const progress = todo.length > 1 ? new Progress('score', todo.length, 'files') : null;
+  saved?.setLayout(formatDetectionScores([], format, comments));
   try {
-    for (const it of inputs.items) {
+    for (const { item: it } of todo) {
       try {
         const { samples } = await loadAudio(await readBytes(it.path), it.path, { minSamples });
         const r = await scoreClip(detector, samples, clip, it.path);
@@ -167,19 +183,25 @@ export async function run(argv: string[]): Promise<number> {
           decision: decide(r.score, r.logits),
           ...(it.label !== undefined ? { label: it.label } : {}),
         });
+        if (saved) await saved.add(it.id, formatDetectionScores(rows.slice(-1), format, comments));
       } catch (e) {
         if (!values['skip-bad'] || !(e as { userFacing?: boolean }).userFacing) throw e;
         skipped.push({ path: it.path, reason: (e as Error).message });
       }
       progress?.tick();
     }
+  } catch (e) {
+    await saved?.flush().catch(() => undefined);
+    throw e;
   } finally {
     detector.dispose();
   }
-  const comments = [`score_type=bona_logit`, `model=${modelPath}`, `decision: ${rule}`, `crop=${clip.crop}`];
-  if (values.out) {
-    await writeAtomic(values.out, formatDetectionScores(rows, format, comments));
-    console.error(`wrote ${rows.length} scores to ${values.out}`);
+  if (saved) {
+    const n = await saved.finish();
+    console.error(`wrote ${n} scores to ${out} (${rows.length} new, ${saved.resumed} resumed)`);
+  } else if (out) {
+    await writeAtomic(out, formatDetectionScores(rows, format, comments));
+    console.error(`wrote ${rows.length} scores to ${out}`);
   } else if (format === 'json') console.log(formatDetectionScores(rows, 'json'));
   else {
     const width = Math.max(4, ...rows.map((r) => r.id.length));

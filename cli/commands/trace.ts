@@ -19,11 +19,13 @@ import { UserError } from '../errors.ts';
 import { collectInputs } from '../inputs.ts';
 import { defaultModel } from '../pretrained.ts';
 import { Progress } from '../progress.ts';
+import { planShard, ResumableScoreFile, SHARD_HELP, SHARD_OPTIONS } from '../shard-output.ts';
 
 export const summary = 'API tracing: which TTS service made each clip (top-k with probabilities, or "unseen")';
 
 const HELP = `usage: spoofscan trace [--model CKPT] [--top K] [--threshold T] [--out FILE] [--format tsv|csv|json]
                        [--list FILE --root DIR] [--skip-bad] [--crop first|full|windows] [--window N] [--json]
+                       [--shard i/N|auto [--shards N]] [--resume] [--save-every K]
                        AUDIO|FOLDER...
 
 Runs an API tracer (XLS-R + a tracing head, from spoofscan train --task trace) on each clip: the top K classes
@@ -39,6 +41,7 @@ options:
                       spoofscan eval --task trace reads; --format tsv|csv|json (default tsv)
   --list FILE --root DIR, --skip-bad, --crop, --window, --batch: as in spoofscan score (default --crop first)
   --json              JSON on stdout
+${SHARD_HELP}
   -h, --help          this help`;
 
 export async function run(argv: string[]): Promise<number> {
@@ -59,6 +62,7 @@ export async function run(argv: string[]): Promise<number> {
       window: { type: 'string' },
       batch: { type: 'string', default: '8' },
       json: { type: 'boolean', default: false },
+      ...SHARD_OPTIONS,
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -80,6 +84,15 @@ export async function run(argv: string[]): Promise<number> {
     throw new UserError(`--${(e as Error).message}`);
   }
   const inputs = await collectInputs({ paths: positionals, list: values.list, root: values.root, format: values['list-format'], skipBad: values['skip-bad'] });
+  const plan = planShard(values, inputs.items);
+  const out = plan.out;
+  const saved = plan.resumable ? await ResumableScoreFile.open({ out: out!, format, ids: plan.items.map((x) => x.item.id), tag: plan.tag, saveEvery: plan.saveEvery }) : null;
+  if (saved?.resumed) console.error(`resuming ${out}: ${saved.resumed} of ${plan.items.length} already traced`);
+  if (saved && saved.todo.length === 0) {
+    await saved.finish();
+    console.error(`${out}: all ${plan.items.length} inputs already traced; nothing to do`);
+    return 0;
+  }
   const modelPath = values.model ?? defaultModel('tracer');
 
   await initEngine();
@@ -106,30 +119,39 @@ export async function run(argv: string[]): Promise<number> {
   const names = info.classes;
   const rows: (TracingRow & { top: { name: string; prob: number }[] })[] = [];
   const skipped = [...inputs.skipped];
-  const progress = inputs.items.length > 1 ? new Progress('trace', inputs.items.length, 'files') : null;
+  const classNames = Array.from({ length: model.classes }, (_, k) => names?.[k] ?? `class ${k}`);
+  const todo = saved ? plan.items.filter((x) => !saved.has(x.item.id)) : plan.items;
+  const progress = todo.length > 1 ? new Progress('trace', todo.length, 'files') : null;
+  saved?.setLayout(formatTracingScores([], classNames, threshold, format));
   try {
-    for (const it of inputs.items) {
+    for (const { item: it } of todo) {
       try {
         const { samples } = await loadAudio(await readBytes(it.path), it.path);
         const r = await traceClip(model, samples, { ...clip, threshold, names, top }, it.path);
         rows.push({ id: it.id, predicted: r.prediction.predicted, label: r.label, probs: r.prediction.probs, top: r.ranked.map(({ name, prob }) => ({ name, prob })) });
+        if (saved) await saved.add(it.id, formatTracingScores(rows.slice(-1), classNames, threshold, format));
       } catch (e) {
         if (!values['skip-bad'] || !(e as { userFacing?: boolean }).userFacing) throw e;
         skipped.push({ path: it.path, reason: (e as Error).message });
       }
       progress?.tick();
     }
+  } catch (e) {
+    await saved?.flush().catch(() => undefined);
+    throw e;
   } finally {
     model.dispose();
   }
-  const classNames = Array.from({ length: model.classes }, (_, k) => names?.[k] ?? `class ${k}`);
-  if (values.out) {
+  if (saved) {
+    const n = await saved.finish();
+    console.error(`wrote ${n} predictions to ${out} (${rows.length} new, ${saved.resumed} resumed)`);
+  } else if (out) {
     try {
-      await writeFileAtomic(values.out, formatTracingScores(rows, classNames, threshold, format));
+      await writeFileAtomic(out, formatTracingScores(rows, classNames, threshold, format));
     } catch (e) {
-      throw new UserError(`${values.out}: cannot write (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+      throw new UserError(`${out}: cannot write (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
     }
-    console.error(`wrote ${rows.length} predictions to ${values.out}`);
+    console.error(`wrote ${rows.length} predictions to ${out}`);
   } else if (format === 'json') console.log(JSON.stringify({ threshold, classes: classNames, trials: rows }, null, 1));
   else {
     const width = Math.max(4, ...rows.map((r) => r.id.length));
