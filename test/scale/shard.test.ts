@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
+import { copyFileSync, renameSync } from 'node:fs';
+import { run as features } from '../../cli/commands/features.ts';
 import { run as merge } from '../../cli/commands/merge.ts';
 import { run as score } from '../../cli/commands/score.ts';
 import { partialPath, ResumableScoreFile } from '../../cli/shard-output.ts';
@@ -204,5 +206,30 @@ describe('resumable shard output', () => {
     rmSync(merged);
     await expect(captured(() => merge([merged, shard(1)]))).rejects.toThrow(/shard 0 of 2 not given/);
     expect(existsSync(merged)).toBe(false);
+  });
+
+  it('spoofscan features --shard: saved parts are used on a re-run; merge of the shards equals the unsharded file', async () => {
+    const files = [noise(3000, 7), noise(3600, 8), noise(2800, 9)].map((x, i) => writeWav(dir, `f${i}.wav`, x));
+    const list = join(dir, 'flist.txt');
+    writeFileSync(list, files.map((f) => `${f.slice(dir.length + 1)}\tbonafide\n`).join(''));
+    const args = ['--model', DETECTOR, '--list', list, '--root', dir];
+    const whole = join(dir, 'fwhole.safetensors');
+    expect((await captured(() => features([...args, '--out', whole]))).value).toBe(0);
+    const shard = (i: number) => join(dir, `fs.${i}.safetensors`);
+    for (const i of [0, 1]) expect((await captured(() => features([...args, '--shard', `${i}/2`, '--save-every', '1', '--out', join(dir, 'fs.{shard}.safetensors')]))).value).toBe(0);
+    expect(existsSync(`${shard(0)}.partial.0.safetensors`)).toBe(false);
+    // Preempted before the final write: its results only in a saved part; the re-run computes nothing.
+    const kept = join(dir, 'kept.safetensors');
+    copyFileSync(shard(0), kept);
+    renameSync(shard(0), `${shard(0)}.partial.0.safetensors`);
+    const r = await captured(() => features([...args, '--shard', '0/2', '--out', shard(0)]));
+    expect(r.stderr).toMatch(/resuming .*: 2 of 2 inputs already done/);
+    expect(r.stderr).toMatch(/nothing to compute/);
+    expect(readFileSync(shard(0))).toEqual(readFileSync(kept));
+    expect(existsSync(`${shard(0)}.partial.0.safetensors`)).toBe(false);
+    const merged = join(dir, 'fmerged.safetensors');
+    expect((await captured(() => merge([merged, shard(1), shard(0)]))).value).toBe(0);
+    expect(readFileSync(merged)).toEqual(readFileSync(whole));
+    await expect(captured(() => merge([join(dir, 'x.safetensors'), shard(1), shard(1)]))).rejects.toThrow(/shard 1\/2 given twice/);
   });
 });
