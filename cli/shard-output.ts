@@ -9,7 +9,7 @@ import { writeFileAtomic } from '../models/io/atomic-write.node.ts';
 import { formatScoreTable, parseScoreTable, type ScoreTable, type TableRow } from '../inference/score-table.ts';
 import type { ScoreFormat } from '../inference/score-writer.ts';
 import { formatShardTag, parseShard, parseShardTag, takeShard, type Env, type Shard, type ShardTag } from '../inference/shard.ts';
-import { UserError } from './errors.ts';
+import { UsageError, UserError } from './errors.ts';
 
 export const DEFAULT_SAVE_EVERY = 20;
 
@@ -170,7 +170,10 @@ export const SHARD_OPTIONS = {
   shards: { type: 'string' },
   resume: { type: 'boolean', default: false },
   'save-every': { type: 'string' },
+  adapter: { type: 'string' },
 } as const;
+
+const ADAPTERS = ['auto', 'default', 'swiftshader', 'gles'];
 
 export const SHARD_HELP = `sharding (docs/scale.md):
   --shard i/N|auto    process only shard i (0-based) of N: items k of the input list with k mod N = i (list
@@ -180,7 +183,9 @@ export const SHARD_HELP = `sharding (docs/scale.md):
                       A sharded --out is resumable: a re-run skips ids already complete in OUT or OUT.partial
   --shards N          the number of shards for --shard auto where the scheduler does not give it
   --resume            resume an unsharded --out the same way
-  --save-every K      save OUT.partial (atomically) every K new results (default ${DEFAULT_SAVE_EVERY})`;
+  --save-every K      save OUT.partial (atomically) every K new results (default ${DEFAULT_SAVE_EVERY})
+  --adapter A         WebGPU adapter kind: auto|default|swiftshader|gles (default: SPOOFSCAN_ADAPTER or auto);
+                      which GPU a process gets is chosen outside spoofscan (docs/scale.md, one GPU per task)`;
 
 export interface ShardPlan<T> {
   shard: Shard | null;
@@ -194,7 +199,15 @@ export interface ShardPlan<T> {
   saveEvery: number;
 }
 
-export function planShard<T>(values: { shard?: string; shards?: string; resume?: boolean; 'save-every'?: string; out?: string }, all: readonly T[], env: Env = process.env): ShardPlan<T> {
+export function planShard<T>(
+  values: { shard?: string; shards?: string; resume?: boolean; 'save-every'?: string; out?: string; adapter?: string },
+  all: readonly T[],
+  env: Env = process.env,
+): ShardPlan<T> {
+  if (values.adapter !== undefined) {
+    if (!ADAPTERS.includes(values.adapter.toLowerCase())) throw new UsageError(`--adapter must be one of ${ADAPTERS.join(', ')}, not "${values.adapter}"`);
+    process.env.SPOOFSCAN_ADAPTER = values.adapter;
+  }
   if (values.shards !== undefined && values.shard === undefined) throw new UserError('--shards applies to --shard auto');
   const shard = values.shard === undefined ? null : parseShard(values.shard, env, values.shards);
   const saveEvery = values['save-every'] === undefined ? DEFAULT_SAVE_EVERY : Number(values['save-every']);
