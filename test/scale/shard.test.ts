@@ -125,6 +125,23 @@ describe('merge', () => {
     expect(() => mergeScoreTables(tables([detShard(LIST, 0, 3), trace]))).toThrow(/tracing/);
   });
 
+  it('tracing files: shards (tsv) merge into the unsharded file; JSON tracing round-trips', () => {
+    const names = ['api-a', 'api-b'];
+    const row = (id: string, k: number) => ({ id, predicted: k % 3, label: k % 3 === 2 ? 'unseen' : names[k % 3], probs: [0.25 + k / 100, 0.75 - k / 100] });
+    const rows = LIST.map((id, k) => row(id, k));
+    const whole = formatTracingScores(rows, names, 0.6, 'tsv');
+    const shards = [1, 0].map((i) => {
+      const text = formatTracingScores(takeShard(rows, { index: i, count: 2 }).map((x) => x.item), names, 0.6, 'tsv');
+      return `# ${formatShardTag({ index: i, count: 2, total: LIST.length })}\n${text}`;
+    });
+    expect(mergeScoreTables(tables(shards)).text).toBe(whole);
+    const json = formatTracingScores(rows, names, 0.6, 'json');
+    const t = parseScoreTable(json, 't.json');
+    expect(t.kind).toBe('trace');
+    expect(t.rows.every((r) => r.complete)).toBe(true);
+    expect(formatScoreTable(t, t.rows)).toBe(json);
+  });
+
   it('untagged files (JSON, or plain runs) join in the order given; duplicates still caught', () => {
     const order = mergeOrder([
       { source: 'a', tag: null, ids: ['x', 'y'], where: (k) => `entry ${k}` },
