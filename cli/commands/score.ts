@@ -13,11 +13,13 @@ import { readBytes } from '../../train/data/loader.node.ts';
 import { UserError } from '../errors.ts';
 import { CLIP_COMMAND_OPTIONS, clipCommandSetup, forEachInput, openCheckpointModel, reportSkipped, writeScoreFile } from '../clip-command.ts';
 import { Progress } from '../progress.ts';
+import { planShard, ResumableScoreFile, SHARD_HELP, SHARD_OPTIONS } from '../shard-output.ts';
 
 export const summary = 'score audio with a detector: bona fide score per file, a score file for eval (default: the bundled demo model)';
 
 const HELP = `usage: spoofscan score [--model CKPT] [--out FILE] [--format tsv|csv|json] [--threshold T] [--llr]
                        [--list FILE --root DIR] [--skip-bad] [--crop first|full|windows] [--window N] [--batch N]
+                       [--shard i/N|auto [--shards N]] [--resume] [--save-every K]
                        AUDIO|FOLDER...
 
 Scores each audio file (WAV, FLAC or MP3; mixed to mono, resampled to 16 kHz, never normalised) with the
@@ -49,6 +51,7 @@ model input:
                       whole utterance in half-overlapping windows, logits and score averaged
   --window N          window length in samples for --crop windows (default ${CROP_LENGTH.toLocaleString('en-US')})
   --batch N           windows per forward pass for --crop windows (default 8)
+${SHARD_HELP}
   -h, --help          this help`;
 
 /** One scored input (the JSON layout): the score file's fields plus what the model saw. */
@@ -68,7 +71,7 @@ export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { ...CLIP_COMMAND_OPTIONS, threshold: { type: 'string' }, llr: { type: 'boolean', default: false } },
+    options: { ...CLIP_COMMAND_OPTIONS, ...SHARD_OPTIONS, threshold: { type: 'string' }, llr: { type: 'boolean', default: false } },
   });
   if (values.help) {
     console.log(HELP);
@@ -77,10 +80,19 @@ export async function run(argv: string[]): Promise<number> {
   const threshold = values.threshold === undefined ? undefined : Number(values.threshold);
   if (threshold !== undefined && !Number.isFinite(threshold)) throw new UserError(`--threshold must be a number, not "${values.threshold}"`);
   const { format, clip, inputs } = await clipCommandSetup(values, positionals);
+  const plan = planShard(values, inputs.items);
+  const out = plan.out;
+  const saved = plan.resumable ? await ResumableScoreFile.open({ out: out!, format, ids: plan.items.map((x) => x.item.id), tag: plan.tag, saveEvery: plan.saveEvery }) : null;
+  if (saved?.resumed) console.error(`resuming ${out}: ${saved.resumed} of ${plan.items.length} already scored`);
+  if (saved && saved.todo.length === 0) {
+    await saved.finish();
+    console.error(`${out}: all ${plan.items.length} inputs already scored; nothing to do`);
+    return 0;
+  }
   const opened = await openCheckpointModel(values.model, 'detector', async (s) => {
     const r = await Detector.open(s);
     return { weights: r.weights, model: r.detector };
-  }, format !== 'json' || values.out !== undefined);
+  }, format !== 'json' || out !== undefined);
   const { model: detector, info, path: modelPath } = opened;
   try {
     if (info.task === 'trace') throw new UserError(`${modelPath} is an API tracer; use spoofscan trace`);
@@ -99,11 +111,14 @@ export async function run(argv: string[]): Promise<number> {
 
   // A clip shorter than XLS-R's receptive field is tiled for first/windows; --crop full needs one frame.
   const minSamples = clip.crop === 'full' ? receptiveField(detector.xlsr.config.convLayers) : 1;
+  const comments = [`score_type=bona_logit`, `model=${modelPath}`, `decision: ${rule}`, `crop=${clip.crop}`];
   const rows: ScoreRow[] = [];
   const skipped = [...inputs.skipped];
-  const progress = inputs.items.length > 1 ? new Progress('score', inputs.items.length, 'files') : null;
+  const todo = (saved ? plan.items.filter((x) => !saved.has(x.item.id)) : plan.items).map((x) => x.item);
+  const progress = todo.length > 1 ? new Progress('score', todo.length, 'files') : null;
+  saved?.setLayout(formatDetectionScores([], format, comments));
   try {
-    await forEachInput(inputs.items, values['skip-bad'], skipped, async (it) => {
+    await forEachInput(todo, values['skip-bad'], skipped, async (it) => {
       const { samples } = await loadAudio(await readBytes(it.path), it.path, { minSamples });
       const r = await scoreClip(detector, samples, clip, it.path);
       rows.push({
@@ -119,14 +134,20 @@ export async function run(argv: string[]): Promise<number> {
         decision: decide(r.score, r.logits),
         ...(it.label !== undefined ? { label: it.label } : {}),
       });
+      if (saved) await saved.add(it.id, formatDetectionScores(rows.slice(-1), format, comments));
     }, () => progress?.tick());
+  } catch (e) {
+    await saved?.flush().catch(() => undefined);
+    throw e;
   } finally {
     detector.dispose();
   }
-  const comments = [`score_type=bona_logit`, `model=${modelPath}`, `decision: ${rule}`, `crop=${clip.crop}`];
-  if (values.out) {
-    await writeScoreFile(values.out, formatDetectionScores(rows, format, comments));
-    console.error(`wrote ${rows.length} scores to ${values.out}`);
+  if (saved) {
+    const n = await saved.finish();
+    console.error(`wrote ${n} scores to ${out} (${rows.length} new, ${saved.resumed} resumed)`);
+  } else if (out) {
+    await writeScoreFile(out, formatDetectionScores(rows, format, comments));
+    console.error(`wrote ${rows.length} scores to ${out}`);
   } else if (format === 'json') console.log(formatDetectionScores(rows, 'json'));
   else {
     const width = Math.max(4, ...rows.map((r) => r.id.length));

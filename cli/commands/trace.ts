@@ -11,11 +11,13 @@ import { readBytes } from '../../train/data/loader.node.ts';
 import { UserError } from '../errors.ts';
 import { CLIP_COMMAND_OPTIONS, clipCommandSetup, forEachInput, openCheckpointModel, reportSkipped, writeScoreFile } from '../clip-command.ts';
 import { Progress } from '../progress.ts';
+import { planShard, ResumableScoreFile, SHARD_HELP, SHARD_OPTIONS } from '../shard-output.ts';
 
 export const summary = 'API tracing: which TTS service made each clip (top-k with probabilities, or "unseen")';
 
 const HELP = `usage: spoofscan trace [--model CKPT] [--top K] [--threshold T] [--out FILE] [--format tsv|csv|json]
                        [--list FILE --root DIR] [--skip-bad] [--crop first|full|windows] [--window N] [--json]
+                       [--shard i/N|auto [--shards N]] [--resume] [--save-every K]
                        AUDIO|FOLDER...
 
 Runs an API tracer (XLS-R + a tracing head, from spoofscan train --task trace) on each clip: the top K classes
@@ -31,13 +33,14 @@ options:
                       spoofscan eval --task trace reads; --format tsv|csv|json (default tsv)
   --list FILE --root DIR, --skip-bad, --crop, --window, --batch: as in spoofscan score (default --crop first)
   --json              JSON on stdout
+${SHARD_HELP}
   -h, --help          this help`;
 
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
-    options: { ...CLIP_COMMAND_OPTIONS, top: { type: 'string', default: '3' }, threshold: { type: 'string' } },
+    options: { ...CLIP_COMMAND_OPTIONS, ...SHARD_OPTIONS, top: { type: 'string', default: '3' }, threshold: { type: 'string' } },
   });
   if (values.help) {
     console.log(HELP);
@@ -48,6 +51,15 @@ export async function run(argv: string[]): Promise<number> {
   const given = values.threshold === undefined ? undefined : Number(values.threshold);
   if (given !== undefined && !(given >= 0 && given <= 1)) throw new UserError(`--threshold must be a probability in [0, 1], not "${values.threshold}"`);
   const { format, clip, inputs } = await clipCommandSetup(values, positionals);
+  const plan = planShard(values, inputs.items);
+  const out = plan.out;
+  const saved = plan.resumable ? await ResumableScoreFile.open({ out: out!, format, ids: plan.items.map((x) => x.item.id), tag: plan.tag, saveEvery: plan.saveEvery }) : null;
+  if (saved?.resumed) console.error(`resuming ${out}: ${saved.resumed} of ${plan.items.length} already traced`);
+  if (saved && saved.todo.length === 0) {
+    await saved.finish();
+    console.error(`${out}: all ${plan.items.length} inputs already traced; nothing to do`);
+    return 0;
+  }
   const { model, info, path: modelPath } = await openCheckpointModel(values.model, 'tracer', (s) => TracingModel.open(s), !values.json);
   if (info.task === 'detect') {
     model.dispose();
@@ -55,22 +67,31 @@ export async function run(argv: string[]): Promise<number> {
   }
   const threshold = given ?? info.threshold ?? DEFAULT_OPEN_SET_THRESHOLD;
   const names = info.classes;
+  const classNames = Array.from({ length: model.classes }, (_, k) => names?.[k] ?? `class ${k}`);
   const rows: (TracingRow & { top: { name: string; prob: number }[] })[] = [];
   const skipped = [...inputs.skipped];
-  const progress = inputs.items.length > 1 ? new Progress('trace', inputs.items.length, 'files') : null;
+  const todo = (saved ? plan.items.filter((x) => !saved.has(x.item.id)) : plan.items).map((x) => x.item);
+  const progress = todo.length > 1 ? new Progress('trace', todo.length, 'files') : null;
+  saved?.setLayout(formatTracingScores([], classNames, threshold, format));
   try {
-    await forEachInput(inputs.items, values['skip-bad'], skipped, async (it) => {
+    await forEachInput(todo, values['skip-bad'], skipped, async (it) => {
       const { samples } = await loadAudio(await readBytes(it.path), it.path);
       const r = await traceClip(model, samples, { ...clip, threshold, names, top }, it.path);
       rows.push({ id: it.id, predicted: r.prediction.predicted, label: r.label, probs: r.prediction.probs, top: r.ranked.map(({ name, prob }) => ({ name, prob })) });
+      if (saved) await saved.add(it.id, formatTracingScores(rows.slice(-1), classNames, threshold, format));
     }, () => progress?.tick());
+  } catch (e) {
+    await saved?.flush().catch(() => undefined);
+    throw e;
   } finally {
     model.dispose();
   }
-  const classNames = Array.from({ length: model.classes }, (_, k) => names?.[k] ?? `class ${k}`);
-  if (values.out) {
-    await writeScoreFile(values.out, formatTracingScores(rows, classNames, threshold, format));
-    console.error(`wrote ${rows.length} predictions to ${values.out}`);
+  if (saved) {
+    const n = await saved.finish();
+    console.error(`wrote ${n} predictions to ${out} (${rows.length} new, ${saved.resumed} resumed)`);
+  } else if (out) {
+    await writeScoreFile(out, formatTracingScores(rows, classNames, threshold, format));
+    console.error(`wrote ${rows.length} predictions to ${out}`);
   } else if (format === 'json') console.log(JSON.stringify({ threshold, classes: classNames, trials: rows }, null, 1));
   else {
     const width = Math.max(4, ...rows.map((r) => r.id.length));
