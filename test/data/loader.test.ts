@@ -82,6 +82,21 @@ describe('DataLoader on the mini corpus', () => {
     expect(formatThroughput(st)).toMatch(/^epoch 0: \d+ items in [\d.]+ s, [\d.]+ items\/s, [\d.]+ s of audio\/s, waiting for data \d+ %$/);
   });
 
+  it('an epoch started at a position (a resumed run) yields exactly the rest of the full epoch, in every prefetch state', async () => {
+    const loader = new DataLoader(subset, new InlineSource(readBytes, pipeline), { ...opts, prefetch: 3 });
+    const whole = await collect(loader, 2);
+    for (const k of [1, 2, whole.length - 1]) {
+      const rest: Batch[] = [];
+      for await (const b of loader.epoch(2, k * opts.batchSize)) rest.push(b);
+      expect(rest.map((b) => b.index)).toEqual(whole.slice(k).map((b) => b.index));
+      rest.forEach((b, i) => {
+        expect(Array.from(b.records)).toEqual(Array.from(whole[k + i].records));
+        expect(Buffer.from(b.x.buffer).equals(Buffer.from(whole[k + i].x.buffer))).toBe(true);
+      });
+    }
+    await expect(collect({ epoch: (e: number) => loader.epoch(e, subset.length + 1) } as unknown as DataLoader, 0)).rejects.toThrow(/start position/);
+  });
+
   it("policy 'full': whole utterances, never two lengths in one batch", async () => {
     const recs = subset.slice(0, 3);
     const loader = new DataLoader(recs, new InlineSource(readBytes, { policy: 'full', seed: 0 }), { batchSize: 2, seed: 0, shuffle: false });

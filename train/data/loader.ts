@@ -198,7 +198,7 @@ export class DataLoader {
         const job: ItemJob = { record: rec, position: next, epoch, path: this.records[rec].path };
         const p = this.source.prepare(job);
         p.catch(() => undefined); // observed when awaited; avoid unhandled-rejection noise meanwhile
-        pending.push(p);
+        pending[next] = p; // indexed by position: a resumed epoch starts at `from`, not 0
         next++;
       }
     };
