@@ -4,8 +4,8 @@
 import { parseArgs } from 'node:util';
 import { backward, randn, requiresGrad, tidy, type Engine } from '../engine/node.ts';
 import { conv1d, conv1dGeometry, conv1dTile, type Conv1dOptions } from '../kernels/conv1d.ts';
-import { UserError } from '../cli/errors.ts';
-import { Progress } from '../cli/progress.ts';
+import { UserError } from '../common/errors.ts';
+import { Progress } from '../common/progress.ts';
 import {
   COMMON_OPTIONS,
   finishEnvironment,

@@ -6,7 +6,7 @@ import { backward, noGrad, randn, requiresGrad, tidy, type Engine, type Tensor }
 import { mul, sum } from '../kernels/index.ts';
 import { fileSource } from '../models/io/file-source.node.ts';
 import { forwardMacs, loadXlsr, randomParams, xlsrPreset, XlsrModel, XLSR_PRESETS } from '../models/xlsr/index.ts';
-import { UserError } from '../cli/errors.ts';
+import { UserError } from '../common/errors.ts';
 import { finishEnvironment, fmt, formatTable, openBenchEngine, saveRecord } from './lib/harness.ts';
 
 export const summary = 'XLS-R front-end: eval forward and a training step on a 4.04 s clip, per stage';

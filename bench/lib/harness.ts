@@ -9,7 +9,9 @@ import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Engine } from '../../engine/index.ts';
 import { adapterChoiceFromEnv, initEngine, type AdapterChoice } from '../../engine/node.ts';
-import { UserError } from '../../cli/errors.ts';
+// The engine does not import kernels: loading them registers the self-check initEngine runs and gradient accumulation.
+import '../../kernels/index.ts';
+import { UserError } from '../../common/errors.ts';
 
 export interface TimingOptions {
   /** Warm-up runs after the first (compiling) run; stopped early once they take budgetMs / 2. */
