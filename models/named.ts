@@ -4,7 +4,7 @@
 // load back exactly.
 import type { Tensor } from '../engine/index.ts';
 import type { HostTensor } from './io/dtypes.ts';
-import type { ModelConfig } from './io/names.ts';
+import type { ModelConfig } from './config.ts';
 import { Detector } from './detector.ts';
 import { setBatchCounts, type Params } from './nes2net/params.ts';
 import { ReferenceTracer } from './tracer/reference.ts';

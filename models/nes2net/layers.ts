@@ -18,7 +18,7 @@ import {
 } from '../../kernels/index.ts';
 import { conv1d } from '../../kernels/conv1d.ts';
 import { localWindowAttention } from '../../kernels/local-attention.ts';
-import type { Nes2NetConfig } from '../io/names.ts';
+import type { Nes2NetConfig } from './config.ts';
 import type { Params } from './params.ts';
 
 export interface RunContext {

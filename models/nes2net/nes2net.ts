@@ -4,7 +4,8 @@
 import { noGrad, Rng, tidy, type Tensor } from '../../engine/index.ts';
 import { add, batchNorm, concat, dropoutSeed, matmul, mean, permute, relu, reshape, slice } from '../../kernels/index.ts';
 import type { LoadedWeights } from '../io/index.ts';
-import { nes2netParams, type Nes2NetConfig, type ParamSpec } from '../io/names.ts';
+import { nes2netParams, type Nes2NetConfig } from './config.ts';
+import type { ParamSpec } from '../param-spec.ts';
 import { bottle2neck, geometry, groupAttention, reluBn, type RunContext } from './layers.ts';
 import { Params, readHostValues, uniformValues, type HostValue } from './params.ts';
 

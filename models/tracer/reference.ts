@@ -5,7 +5,8 @@ import { noGrad, Rng, tidy, type Tensor } from '../../engine/index.ts';
 import { add, concat, matmul, mean, selu, slice } from '../../kernels/index.ts';
 import { multiHeadAttention } from '../../kernels/attention.ts';
 import type { LoadedWeights } from '../io/index.ts';
-import { tracerParams, type ParamSpec, type TracerConfig } from '../io/names.ts';
+import { tracerParams, type TracerConfig } from './config.ts';
+import type { ParamSpec } from '../param-spec.ts';
 import { Params, readHostValues, uniformValues, type HostValue } from '../nes2net/params.ts';
 import { DEFAULT_OPEN_SET_THRESHOLD, openSetDecisions, type TracePrediction } from './open-set.ts';
 

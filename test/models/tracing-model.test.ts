@@ -7,7 +7,9 @@ import { backward, noGrad, randn, tidy, type Tensor } from '../../engine/node.ts
 import { mul, sum } from '../../kernels/index.ts';
 import { bufferSource, encodeSafetensors, META_CONFIG } from '../../models/io/index.ts';
 import type { HostTensor } from '../../models/io/index.ts';
-import { XLSR_TINY, type ModelConfig, type TracerConfig } from '../../models/io/names.ts';
+import { XLSR_TINY } from '../../models/xlsr/config.ts';
+import type { ModelConfig } from '../../models/config.ts';
+import type { TracerConfig } from '../../models/tracer/config.ts';
 import { Nes2Net } from '../../models/nes2net/nes2net.ts';
 import { nes2netTracerConfig } from '../../models/tracer/nes2net-tracer.ts';
 import { softmaxRow } from '../../models/tracer/open-set.ts';

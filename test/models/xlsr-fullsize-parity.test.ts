@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backward, initEngine, keep, requiresGrad, tensor, tidy, type Tensor } from '../../engine/node.ts';
 import { mul, sum } from '../../kernels/index.ts';
 import { toCanonical } from '../../models/io/mapping.ts';
-import { XLSR_300M, xlsrParams } from '../../models/io/names.ts';
+import { XLSR_300M, xlsrParams } from '../../models/xlsr/config.ts';
 import { XlsrModel, XlsrParams, type XlsrConfig, type XlsrRun } from '../../models/xlsr/index.ts';
 import { hashUniform } from './nes2net-helpers.ts';
 import { relErr, XLSR_FIXTURES, type Golden } from './xlsr-helpers.ts';

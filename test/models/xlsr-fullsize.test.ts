@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initEngine } from '../../engine/node.ts';
 import { fileSource } from '../../models/io/file-source.node.ts';
 import { fromCanonical } from '../../models/io/mapping.ts';
-import { XLSR_300M, xlsrParams } from '../../models/io/names.ts';
+import { XLSR_300M, xlsrParams } from '../../models/xlsr/config.ts';
 import { loadXlsr, forwardMacs } from '../../models/xlsr/index.ts';
 import { buildZip, torchZipEntries, writeSparse, type SynthTensor } from '../io/helpers.ts';
 

@@ -5,7 +5,8 @@ import fc from 'fast-check';
 import { backward, getEngine, initEngine, noGrad, randn, requiresGrad, tensor, tidy, type Tensor } from '../../engine/node.ts';
 import { mul, sum } from '../../kernels/index.ts';
 import { rngHash, rngUniform } from '../../kernels/rng.ts';
-import { countParams, XLSR_TINY, xlsrParams } from '../../models/io/names.ts';
+import { countParams } from '../../models/param-spec.ts';
+import { XLSR_TINY, xlsrParams } from '../../models/xlsr/config.ts';
 import {
   blockLengths,
   frameCount,
