@@ -97,7 +97,7 @@ async function measure(
   checkpoint: boolean,
 ): Promise<CaseResult> {
   const macs = forwardMacs(model.config, samples);
-  const factor = 2 * batch * (mode === 'train' ? 3 : 1) / 1e9; // a training step ≈ 3 forwards (model-xlsr.md §7)
+  const factor = 2 * batch * (mode === 'train' ? 3 : 1) / 1e9; // a training step ≈ 3 forwards (spec model-xlsr.md §7)
   const stageGflop: Split = { featureEncoder: macs.featureEncoder * factor, positionalConv: macs.positionalConv * factor, transformer: macs.transformer * factor };
   const gflop = macs.total * factor;
   const wav = randn([batch, samples], 7, 0.1);

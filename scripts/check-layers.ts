@@ -1,6 +1,6 @@
 // The layering rules of the repository, written down once, and the check that enforces them.
 //
-//   npx tsx scripts/check-layers.ts        (also part of `npm test`, and test/layers.test.ts runs it)
+//   npx tsx scripts/check-layers.ts        (also part of `npm test`, and test/layers/layers.test.ts runs it)
 //
 // docs/architecture.md explains the layers; this table is the authority, the document quotes it.
 // The check reads every .ts / .mts / .mjs source under the folders below, parses its imports with the

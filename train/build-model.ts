@@ -23,7 +23,7 @@ const SEED_HEAD = 2;
 
 function headConfig(c: TrainConfig, dModel: number, classes: number): Nes2NetConfig {
   if (c.task === 'trace') return nes2netTracerConfig(classes, dModel);
-  // Nes2Net-X: the same back-end without the local-window attention (model-nes2net-la.md).
+  // Nes2Net-X: the same back-end without the local-window attention (spec model-nes2net-la.md).
   return c.backend === 'nes2net-la' ? { ...NES2NET_LA, inputDim: dModel } : { ...NES2NET_LA, inputDim: dModel, la: null };
 }
 

@@ -1,4 +1,4 @@
-// Benchmark harness shared by every bench/<name>.ts module (webgpu-notes §12): candidates are
+// Benchmark harness shared by every bench/<name>.ts module (spec webgpu-notes.md §12): candidates are
 // timed side by side in one process, round robin, so machine noise hits them alike; each sample
 // is one or more back-to-back runs closed by a single queue sync; first run (shader compile) and
 // warm-ups are kept apart from the timed samples; results carry the adapter and environment.

@@ -15,13 +15,13 @@ export interface Nes2NetConfig {
   la: { windowSize: number; heads: number; dropout: number } | null;
 }
 
-/** Nes2Net-LA as released by MultiAPI-Spoof (model-nes2net-la.md §5–§9): 578,599 parameters in use. */
+/** Nes2Net-LA as released by MultiAPI-Spoof (spec model-nes2net-la.md §5–§9): 578,599 parameters in use. */
 export const NES2NET_LA: Nes2NetConfig = {
   inputDim: 1024, nesRatio: [8, 8], kernel: 3, dilation: 2, seRatio: 1, nOut: 2, dropout: 0.2,
   la: { windowSize: 3, heads: 1, dropout: 0.1 },
 };
 
-/** Fixture configurations of model-nes2net-la.md §13. */
+/** Fixture configurations of spec model-nes2net-la.md §13. */
 export const NES2NET_TINY_A: Nes2NetConfig = { ...NES2NET_LA, inputDim: 64 };
 export const NES2NET_TINY_B: Nes2NetConfig = { ...NES2NET_LA, inputDim: 64, nesRatio: [4, 4] };
 

@@ -1,4 +1,4 @@
-// Nes2Net-X and Nes2Net-LA back-ends (model-nes2net-la.md §1, §4–§7) on XLS-R features [B, T, D]:
+// Nes2Net-X and Nes2Net-LA back-ends (spec model-nes2net-la.md §1, §4–§7) on XLS-R features [B, T, D]:
 // the nested chain of Bottle2necks over n1 channel groups, the optional local-window attention over the group
 // tokens, and the head BN(D) → ReLU → mean over time → Linear(D → n_out). score = logit of class 1.
 import { noGrad, Rng, tidy, type Tensor } from '../../engine/index.ts';

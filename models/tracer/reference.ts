@@ -1,4 +1,4 @@
-// The MultiAPI-Spoof API-tracing head (model-nes2net-la.md §12, `XLSR2_AASIST_api.py`): every XLS-R layer's
+// The MultiAPI-Spoof API-tracing head (spec model-nes2net-la.md §12, `XLSR2_AASIST_api.py`): every XLS-R layer's
 // raw output concatenated along time, layer-major → multi-head self-attention with biases (fused kernel, the
 // 24·T × 24·T matrix is never materialised) → mean over tokens → Linear d→H → SELU → Linear H→K → SELU.
 import { noGrad, Rng, tidy, type Tensor } from '../../engine/index.ts';

@@ -1,5 +1,5 @@
 // XLS-R configuration, presets, parameter list (canonical names, models/io/names.ts) and the frame geometry of
-// the conv feature encoder (model-xlsr.md §1, §2).
+// the conv feature encoder (spec model-xlsr.md §1, §2).
 import { paramSpec, type ParamSpec } from '../param-spec.ts';
 
 export interface XlsrConfig {
@@ -13,7 +13,7 @@ export interface XlsrConfig {
   posConvKernel: number;
   posConvGroups: number;
   layerNormEps: number;
-  /** Training-time regularisation (identity at inference); see model-xlsr.md §1.1. */
+  /** Training-time regularisation (identity at inference); see spec model-xlsr.md §1.1. */
   dropout: number;
   attentionDropout: number;
   activationDropout: number;
@@ -35,13 +35,13 @@ const NO_DROPOUT = {
   featureGradMult: 1,
 };
 
-/** XLS-R 300M (model-xlsr.md §1). Regularisation defaults are fairseq's large pre-training values. */
+/** XLS-R 300M (spec model-xlsr.md §1). Regularisation defaults are fairseq's large pre-training values. */
 export const XLSR_300M: XlsrConfig = {
   convLayers: STANDARD_CONV, convBias: true, dModel: 1024, ffnDim: 4096, heads: 16, layers: 24,
   posConvKernel: 128, posConvGroups: 16, layerNormEps: 1e-5, ...NO_DROPOUT, taskNormalize: null,
 };
 
-/** The tiny fixture configuration (model-xlsr.md §9): 103,088 parameters. */
+/** The tiny fixture configuration (spec model-xlsr.md §9): 103,088 parameters. */
 export const XLSR_TINY: XlsrConfig = {
   ...XLSR_300M,
   convLayers: STANDARD_CONV.map(([, k, s]) => [32, k, s]),
@@ -131,7 +131,7 @@ export function blockLengths(samples: number, conv: XlsrConfig['convLayers']): n
   return out;
 }
 
-/** Forward multiply-accumulates for one utterance of `samples` samples (model-xlsr.md §7). */
+/** Forward multiply-accumulates for one utterance of `samples` samples (spec model-xlsr.md §7). */
 export function forwardMacs(c: XlsrConfig, samples: number): { featureEncoder: number; positionalConv: number; transformer: number; total: number } {
   let L = samples;
   let inCh = 1;

@@ -1,4 +1,4 @@
-// Nes2Net-X / Nes2Net-LA against PyTorch goldens (tiny-A, tiny-B of model-nes2net-la.md §13 and the full-size
+// Nes2Net-X / Nes2Net-LA against PyTorch goldens (tiny-A, tiny-B of spec model-nes2net-la.md §13 and the full-size
 // back-end), in eval and train mode, with gradients; plus the structural invariants.
 import { describe, expect, it } from 'vitest';
 import { backward, requiresGrad, tensor, tidy, type Tensor } from '../../engine/node.ts';

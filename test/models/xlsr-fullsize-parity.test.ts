@@ -1,4 +1,4 @@
-// Full-size XLS-R 300M pieces against torchaudio in float64 (model-xlsr.md §9, last sentence), to catch
+// Full-size XLS-R 300M pieces against torchaudio in float64 (spec model-xlsr.md §9, last sentence), to catch
 // size-dependent tiling bugs the tiny configuration cannot reach: one pre-LN encoder layer (d 1024, 16 heads,
 // FFN 4096) and the positional conv stage (k 128, 16 groups of 64 channels, weight norm over dim 2), on T = 201.
 // Weights and inputs are recomputed from the hash of scripts/fixtures/xlsr_fullsize_fixtures.py (hashUniform of
