@@ -4,8 +4,8 @@
 import { parseArgs } from 'node:util';
 import { backward, randn, requiresGrad, tidy, type Engine } from '../engine/node.ts';
 import { conv1d, conv1dGeometry, conv1dTile, type Conv1dOptions } from '../kernels/conv1d.ts';
-import { UserError } from '../cli/errors.ts';
-import { Progress } from '../cli/progress.ts';
+import { UserError } from '../common/errors.ts';
+import { Progress } from '../common/progress.ts';
 import {
   COMMON_OPTIONS,
   finishEnvironment,
@@ -52,7 +52,7 @@ interface ConvCase {
 
 const CASE_NAMES = ['enc0', 'enc1', 'enc2', 'enc3', 'enc4', 'enc5', 'enc6', 'pos'] as const;
 
-/** The XLS-R conv layers for one utterance of `samples` samples (model-xlsr.md §1–§3). */
+/** The XLS-R conv layers for one utterance of `samples` samples (spec model-xlsr.md §1–§3). */
 export function xlsrCases(samples: number): ConvCase[] {
   if (samples < 400) throw new UserError(`bench conv: --samples ${samples} is below the 400-sample receptive field`);
   const layers: [number, number][] = [[10, 5], [3, 2], [3, 2], [3, 2], [3, 2], [2, 2], [2, 2]];

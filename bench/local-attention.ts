@@ -6,8 +6,8 @@ import { parseArgs } from 'node:util';
 import { backward, randn, requiresGrad, tidy, type Engine, type Tensor } from '../engine/node.ts';
 import { localWindowAttention, EDGE_POLICIES, type EdgePolicy } from '../kernels/local-attention.ts';
 import { bandAttentionDense, bandMask, localWindowAttentionComposed } from '../kernels/local-attention-composed.ts';
-import { UserError } from '../cli/errors.ts';
-import { Progress } from '../cli/progress.ts';
+import { UserError } from '../common/errors.ts';
+import { Progress } from '../common/progress.ts';
 import {
   COMMON_OPTIONS,
   finishEnvironment,

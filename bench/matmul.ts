@@ -6,8 +6,8 @@ import { randn, type Engine, type Tensor } from '../engine/node.ts';
 import { defaultVariant, matmulGeometry, matmulRaw } from '../kernels/matmul.ts';
 import { MATMUL_VARIANTS, planMatmul, type BlockedTile, type MatmulVariant } from '../kernels/matmul-kernels.ts';
 import { modesKey } from '../kernels/matmul-common.ts';
-import { UserError } from '../cli/errors.ts';
-import { Progress } from '../cli/progress.ts';
+import { UserError } from '../common/errors.ts';
+import { Progress } from '../common/progress.ts';
 import {
   COMMON_OPTIONS,
   DEFAULT_TIMING,

@@ -6,7 +6,7 @@ import { backward, noGrad, randn, requiresGrad, tidy, type Engine, type Tensor }
 import { mul, sum } from '../kernels/index.ts';
 import { fileSource } from '../models/io/file-source.node.ts';
 import { forwardMacs, loadXlsr, randomParams, xlsrPreset, XlsrModel, XLSR_PRESETS } from '../models/xlsr/index.ts';
-import { UserError } from '../cli/errors.ts';
+import { UserError } from '../common/errors.ts';
 import { finishEnvironment, fmt, formatTable, openBenchEngine, saveRecord } from './lib/harness.ts';
 
 export const summary = 'XLS-R front-end: eval forward and a training step on a 4.04 s clip, per stage';
@@ -97,7 +97,7 @@ async function measure(
   checkpoint: boolean,
 ): Promise<CaseResult> {
   const macs = forwardMacs(model.config, samples);
-  const factor = 2 * batch * (mode === 'train' ? 3 : 1) / 1e9; // a training step ≈ 3 forwards (model-xlsr.md §7)
+  const factor = 2 * batch * (mode === 'train' ? 3 : 1) / 1e9; // a training step ≈ 3 forwards (spec model-xlsr.md §7)
   const stageGflop: Split = { featureEncoder: macs.featureEncoder * factor, positionalConv: macs.positionalConv * factor, transformer: macs.transformer * factor };
   const gflop = macs.total * factor;
   const wav = randn([batch, samples], 7, 0.1);

@@ -2,20 +2,11 @@
 // the tensors its backward needs (held by their own storage references) and a backward function.
 // backward() walks the nodes reachable from the loss in reverse creation order, which is a valid
 // reverse topological order because a node is always created after the nodes of its inputs.
-import { ones, Tensor } from './tensor.ts';
+import { ones, type BackwardFn, type GradNode, type Tensor } from './tensor.ts';
 import { keep, onScopeExit } from './scope.ts';
 import { formatShape, shapesEqual } from './shape.ts';
 
-export type BackwardFn = (grad: Tensor, saved: Tensor[]) => (Tensor | null)[];
-
-export interface GradNode {
-  readonly id: number;
-  readonly op: string;
-  readonly inputs: readonly Tensor[];
-  readonly outputId: number;
-  saved: Tensor[];
-  backward: BackwardFn | null;
-}
+export type { BackwardFn, GradNode } from './tensor.ts';
 
 let nextNodeId = 1;
 let gradEnabled = true;
@@ -179,7 +170,10 @@ export function backward(loss: Tensor, grad?: Tensor, options: BackwardOptions =
 }
 
 // When a tidy() scope ends, graph nodes made inside it that no surviving tensor can reach are freed.
-onScopeExit((created, roots) => {
+// Scopes track tensors as `Scoped` values; everything they hold is a Tensor.
+onScopeExit((createdScoped, rootsScoped) => {
+  const created = createdScoped as Set<Tensor>;
+  const roots = rootsScoped as Set<Tensor>;
   const live = reachableNodes(roots);
   for (const t of created) {
     if (t.gradFn && !roots.has(t) && !live.has(t.gradFn.id)) releaseNode(t.gradFn);

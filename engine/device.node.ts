@@ -111,7 +111,7 @@ export type AdapterChoice = 'auto' | 'default' | 'swiftshader' | 'gles';
 export function adapterChoiceFromEnv(): AdapterChoice {
   const v = (process.env.SPOOFSCAN_ADAPTER ?? 'auto').toLowerCase();
   if (v === 'auto' || v === 'default' || v === 'swiftshader' || v === 'gles') return v;
-  // userFacing: a setting the user got wrong, printed by the CLI without a stack (cli/errors.ts).
+  // userFacing: a setting the user got wrong, printed by the CLI without a stack (common/errors.ts).
   throw Object.assign(new Error(`SPOOFSCAN_ADAPTER='${v}' is not one of auto, default, swiftshader, gles`), { userFacing: true, exitCode: 2 });
 }
 

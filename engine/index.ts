@@ -1,10 +1,10 @@
 // Public engine API shared by Node and browsers. Node code opens the device through
-// engine/device.node.ts (`initEngine` in engine/node.ts re-exports it).
+// engine/device.node.ts (`initEngine` in engine/node.ts re-exports it). The ops are in kernels/index.ts
+// (the engine imports nothing above it); a program imports both.
 import { openBrowserDevice, type OpenedDevice } from './device.ts';
 import { Engine, getEngine, hasEngine, setEngine } from './runtime.ts';
 import { tidy as tidyRaw, keep } from './scope.ts';
 import { isTensor } from './tensor.ts';
-import '../kernels/index.ts';
 
 export { Engine, GpuError, getEngine, hasEngine, setEngine } from './runtime.ts';
 export { Tensor, tensor, scalar, full, zeros, ones, isTensor, type DType, type TypedData } from './tensor.ts';

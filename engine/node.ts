@@ -1,14 +1,15 @@
 // Node entry: opens Dawn and makes it the current engine. `auto` tries a real GPU, then llvmpipe
-// (OpenGL ES), then SwiftShader, and runs a self-check on each (kernels/selfcheck.ts): an adapter
-// that computes a kernel wrongly is dropped, with a warning, for the next one.
+// (OpenGL ES), then SwiftShader, and runs a self-check on each (kernels/selfcheck.ts, which registers itself
+// through engine/self-check.ts when the kernels are loaded): an adapter that computes a kernel wrongly is
+// dropped, with a warning, for the next one.
 import { adapterChoiceFromEnv, adapterOrder, adapterReason, mayHaveVulkanDriver, noAdapterError, openNodeAdapter, type AdapterChoice } from './device.node.ts';
 import type { AdapterKind, OpenedDevice } from './device.ts';
 import { setEngine, useDevice, type Engine } from './index.ts';
-import { describeSelfCheck, selfCheck, type SelfCheckResult } from '../kernels/selfcheck.ts';
+import { describeSelfCheck, registeredSelfCheck, type SelfCheckResult } from './self-check.ts';
 
 export * from './index.ts';
 export { openNodeDevice, openNodeAdapter, mayHaveVulkanDriver, findSwiftShaderIcd, adapterChoiceFromEnv, adapterOrder, adapterReason, type AdapterChoice } from './device.node.ts';
-export { selfCheck, describeSelfCheck, type SelfCheckResult } from '../kernels/selfcheck.ts';
+export { selfCheck, describeSelfCheck, type SelfCheckItem, type SelfCheckResult } from './self-check.ts';
 
 /** How the current engine's adapter was chosen (`spoofscan doctor` prints it). */
 export interface AdapterSelection {
@@ -39,7 +40,7 @@ export function adapterSelection(): AdapterSelection | null {
 }
 
 export async function initEngine(choice: AdapterChoice = adapterChoiceFromEnv(), opts: InitOptions = {}): Promise<Engine> {
-  const check = opts.selfCheck === false ? null : typeof opts.selfCheck === 'function' ? opts.selfCheck : selfCheck;
+  const check = opts.selfCheck === false ? null : typeof opts.selfCheck === 'function' ? opts.selfCheck : registeredSelfCheck();
   const order = adapterOrder(choice);
   const tried: string[] = [];
   let deferred: OpenedDevice | null = null; // a CPU adapter Dawn offered as the default: after llvmpipe

@@ -2,12 +2,25 @@
 // dispose() drops this tensor's reference and the buffer returns to the pool when none are left.
 import { f16BitsToF32, f32ToF16Bits } from './f16.ts';
 import { getEngine, type Engine } from './runtime.ts';
-import { trackInScope } from './scope.ts';
+import { SCOPED, trackInScope } from './scope.ts';
 import { formatShape, sizeOf } from './shape.ts';
-import type { GradNode } from './autograd.ts';
 
 export type DType = 'f32' | 'i32' | 'u32' | 'f16';
 export type TypedData = Float32Array | Int32Array | Uint32Array;
+
+/** A tensor's gradient rule: the gradients of its inputs from its own gradient (null: no gradient). */
+export type BackwardFn = (grad: Tensor, saved: Tensor[]) => (Tensor | null)[];
+
+/** One recorded op on the autograd tape (engine/autograd.ts records and walks them; declared here, next to
+ *  the Tensor that points at it, so that tensor.ts does not import autograd.ts). */
+export interface GradNode {
+  readonly id: number;
+  readonly op: string;
+  readonly inputs: readonly Tensor[];
+  readonly outputId: number;
+  saved: Tensor[];
+  backward: BackwardFn | null;
+}
 
 export const BYTES: Record<DType, number> = { f32: 4, i32: 4, u32: 4, f16: 2 };
 
@@ -42,6 +55,11 @@ export class Tensor {
     this.size = sizeOf(shape);
     this.storageRef = storage;
     if (track) trackInScope(this);
+  }
+
+  /** Brand that lets tidy() (engine/scope.ts) recognise tensors. */
+  get [SCOPED](): true {
+    return true;
   }
 
   get disposed(): boolean {

@@ -6,7 +6,7 @@
 // read as vec4 from an operand packed channel-last (zero-padded to the tile), the other axis is
 // gathered as scalars. No workgroup memory and no barriers: CPU emulators (SwiftShader, llvmpipe)
 // pay a coroutine switch per barrier, and register blocking is what the matmul measurements favour
-// there (docs: webgpu-notes §9.4). The dX kernel handles stride by output phase u mod s, so no
+// there (spec webgpu-notes.md §9.4). The dX kernel handles stride by output phase u mod s, so no
 // multiply-by-zero work is done for the holes of a strided transposed conv.
 import type { AdapterSummary } from '../engine/device.ts';
 import { getEngine } from '../engine/runtime.ts';
@@ -51,7 +51,9 @@ export interface ConvTile {
  * CPU adapters: 16 channels × 8 positions per invocation, like the blocked matmul (32 vec4
  * accumulators), and no split (a few thousand invocations already fill the cores). GPUs: 16 × 4
  * per invocation in 64-wide workgroups, split-K up to ≈32k invocations (the positional conv has
- * only 64 workgroups otherwise). The GPU numbers are untuned: no GPU was available to measure.
+ * only 64 workgroups otherwise). The GPU tile was chosen before GPU numbers existed and has not been tuned
+ * since; H100/H200 timings are in bench/results/conv-nvidia-*.json and docs/bench.md ("conv1d on the XLS-R
+ * shapes"), where the implicit kernels win on the first block and the positional conv.
  */
 export function convTileFor(adapter: Pick<AdapterSummary, 'isCpu'>): ConvTile {
   return adapter.isCpu ? { tn: 8, wx: 8, wy: 4, splitTarget: 0 } : { tn: 4, wx: 16, wy: 4, splitTarget: 32768 };

@@ -1,10 +1,10 @@
 // Elementwise ops: unary math, binary ops with NumPy broadcasting, comparisons, where/mask.
 // Forward expressions and their gradients come from one table per family.
-import { record } from '../engine/autograd.ts';
+import { record, setGradAccumulator } from '../engine/autograd.ts';
 import { broadcastShapes, broadcastStrides, shapesEqual, stridesOf } from '../engine/shape.ts';
 import { allocate, scalar, type Tensor } from '../engine/tensor.ts';
 import { bindings, checkRank, collapseDims, grid1d, launch, main1d, requireDType, stridedOffsets, type UField } from './util.ts';
-import { sumTo } from './reduce.ts';
+import { sumTo } from './reduce-kernel.ts';
 
 // ---------------------------------------------------------------- unary
 
@@ -368,3 +368,7 @@ export function maskedFill(x: Tensor, mask: Tensor, value: number): Tensor {
 }
 
 export { stridesOf };
+
+// backward() sums the gradients of a tensor used more than once with `add`; the engine cannot import kernels,
+// so the kernel is registered here, by the module that defines it.
+setGradAccumulator((a, b) => add(a, b));

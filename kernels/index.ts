@@ -1,8 +1,6 @@
-// The op surface of the engine. Importing this module also registers gradient accumulation.
-import { setGradAccumulator } from '../engine/autograd.ts';
-import { add } from './elementwise.ts';
-
-setGradAccumulator((a, b) => add(a, b));
+// The op surface of the engine. Importing this module also registers gradient accumulation (elementwise.ts)
+// and the start-up self-check (selfcheck.ts) with the engine, which cannot import kernels.
+import './selfcheck.ts';
 
 export * from './elementwise.ts';
 export * from './reduce.ts';

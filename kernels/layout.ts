@@ -5,7 +5,7 @@ import { broadcastShapes, broadcastStrides, formatShape, normAxis, shapesEqual, 
 import { allocate, tensor, type DType, type Tensor } from '../engine/tensor.ts';
 import { getEngine } from '../engine/runtime.ts';
 import { bindings, checkRank, collapseDims, grid1d, launch, main1d, requireDType, stridedOffsets, type UField } from './util.ts';
-import { sumTo } from './reduce.ts';
+import { sumTo } from './reduce-kernel.ts';
 
 const WORD_TYPES: DType[] = ['f32', 'i32', 'u32'];
 

@@ -1,4 +1,4 @@
-// WGSL for local-window attention (model-nes2net-la.md §11). One thread per query row walks its W
+// WGSL for local-window attention (spec model-nes2net-la.md §11). One thread per query row walks its W
 // slots with an online softmax (chunks of SC slots); memory is O(N·W) at most (the backward
 // scratch). Slot j of query n reads key n + δ·(j − left), resolved by the edge policy.
 import { uniformStruct, type UField } from './util.ts';

@@ -1,4 +1,4 @@
-// Fused local-window attention with autograd (model-nes2net-la.md §11): query n attends to keys
+// Fused local-window attention with autograd (spec model-nes2net-la.md §11): query n attends to keys
 // n + δ·(j − left), j = 0..W−1, resolved by the edge policy. One kernel pass forward; backward is
 // a query-side kernel (dQ, and dS / p·f into an O(N·W) scratch) and a key-side gather over a
 // host-built inverse table (dK, dV without float atomics); dβ is a sum over the dS scratch.

@@ -8,7 +8,7 @@ import { getEngine } from '../engine/runtime.ts';
 import { broadcastShapes, broadcastStrides, formatShape, sizeOf } from '../engine/shape.ts';
 import { allocate, type Tensor } from '../engine/tensor.ts';
 import { checkRank, collapseDims, requireDType } from './util.ts';
-import { sumTo } from './reduce.ts';
+import { sumTo } from './reduce-kernel.ts';
 import { dispatchMatmul, MATMUL_VARIANTS, type BlockedTile, type MatmulGeometry, type MatmulVariant } from './matmul-kernels.ts';
 
 export interface MatmulOptions {

@@ -1,24 +1,15 @@
 // A start-up self-check of the current engine: a few kernels against host references, chosen to
 // catch an adapter that compiles our WGSL but computes it wrongly (llvmpipe's reordered workgroup
 // loads made layerNorm 2–4 % wrong while everything else passed). Runs in ~0.1–0.5 s, compile included.
+// Loading this module registers the check with the engine (engine/self-check.ts), which initEngine runs.
 import { tidy } from '../engine/scope.ts';
+import { registerSelfCheck, type SelfCheckItem, type SelfCheckResult } from '../engine/self-check.ts';
 import { isTensor, tensor } from '../engine/tensor.ts';
 import { matmul } from './matmul.ts';
 import { sum } from './reduce.ts';
 import { layerNorm } from './norm.ts';
 
-export interface SelfCheckItem {
-  name: string;
-  ok: boolean;
-  /** What was compared, and the error found. */
-  detail: string;
-}
-
-export interface SelfCheckResult {
-  ok: boolean;
-  items: SelfCheckItem[];
-  ms: number;
-}
+export { describeSelfCheck, type SelfCheckItem, type SelfCheckResult } from '../engine/self-check.ts';
 
 /** Deterministic values in [-3, 3) (no RNG kernel involved). */
 function values(n: number, seed: number): Float32Array {
@@ -84,8 +75,4 @@ export async function selfCheck(): Promise<SelfCheckResult> {
   return { ok: items.every((i) => i.ok), items, ms: performance.now() - t0 };
 }
 
-export function describeSelfCheck(r: SelfCheckResult): string {
-  const failed = r.items.filter((i) => !i.ok);
-  if (failed.length === 0) return `ok (${r.items.map((i) => i.name).join(', ')}; ${Math.round(r.ms)} ms incl. shader compile)`;
-  return `FAILED: ${failed.map((i) => `${i.name} ${i.detail}`).join('; ')}`;
-}
+registerSelfCheck(selfCheck);

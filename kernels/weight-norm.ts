@@ -1,7 +1,7 @@
 // Weight normalisation W = g·v/‖v‖ with one norm per index of `dim`, taken over all other dims
 // (torch.nn.utils.weight_norm(module, dim=dim); wav2vec2's positional conv uses dim=2: one norm
 // per kernel tap over [out, in/groups]). Fused: one reduction kernel and one scaling kernel
-// forward, the same two backward (model-xlsr.md §5):
+// forward, the same two backward (spec model-xlsr.md §5):
 //   dg_d = ⟨G_d, u_d⟩,  dv_d = (g_d/n_d)·(G_d − u_d·dg_d),  u = v/n.
 // `foldWeightNorm` is the inference path: the same forward, not recorded, computed once.
 import { noGrad, record } from '../engine/autograd.ts';

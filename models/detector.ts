@@ -1,4 +1,4 @@
-// The full anti-spoofing detector, XLS-R → Nes2Net-LA (or Nes2Net-X), as one model (model-nes2net-la.md §1):
+// The full anti-spoofing detector, XLS-R → Nes2Net-LA (or Nes2Net-X), as one model (spec model-nes2net-la.md §1):
 // raw 16 kHz waveform [B, L] → XLS-R final-LN features [B, T, D] → back-end logits [B, n_out];
 // score = logit of class 1 (bona fide). Train/eval modes reach both parts; backward runs end to end.
 // Loads the MultiAPI-Spoof checkpoint (`module.` prefixes stripped, unused `global_attn.*` skipped on purpose)

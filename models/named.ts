@@ -3,8 +3,8 @@
 // configuration, and host copies of every tensor for a safetensors file that Detector.open / TracingModel.open
 // load back exactly.
 import type { Tensor } from '../engine/index.ts';
-import type { Tensor as IoTensor } from './io/dtypes.ts';
-import type { ModelConfig } from './io/names.ts';
+import type { HostTensor } from './io/dtypes.ts';
+import type { ModelConfig } from './config.ts';
 import { Detector } from './detector.ts';
 import { setBatchCounts, type Params } from './nes2net/params.ts';
 import { ReferenceTracer } from './tracer/reference.ts';
@@ -48,8 +48,8 @@ export function setBatchCounters(m: SpoofModel, counts: ReadonlyMap<string, numb
 }
 
 /** Host copies of every tensor of `m` (f32, counters as I64), ready for a safetensors file. */
-export async function modelTensors(m: SpoofModel): Promise<IoTensor[]> {
-  const out: IoTensor[] = [];
+export async function modelTensors(m: SpoofModel): Promise<HostTensor[]> {
+  const out: HostTensor[] = [];
   for (const [name, t] of namedTensors(m)) out.push({ name, dtype: 'F32', shape: [...t.shape], data: (await t.data()) as Float32Array });
   for (const [name, n] of batchCounters(m)) out.push({ name, dtype: 'I64', shape: [], data: BigInt64Array.of(BigInt(n)) });
   return out;

@@ -3,7 +3,8 @@
 // run's task is fine-tuned as it is.
 import type { ByteSource } from '../models/io/byte-source.ts';
 import { loadWeights } from '../models/io/load.ts';
-import { NES2NET_LA, XLSR_300M, XLSR_TINY, type Nes2NetConfig, type XlsrConfig } from '../models/io/names.ts';
+import { NES2NET_LA, type Nes2NetConfig } from '../models/nes2net/config.ts';
+import { XLSR_300M, XLSR_TINY, type XlsrConfig } from '../models/xlsr/config.ts';
 import { Detector } from '../models/detector.ts';
 import type { SpoofModel } from '../models/named.ts';
 import { Nes2Net } from '../models/nes2net/nes2net.ts';
@@ -22,7 +23,7 @@ const SEED_HEAD = 2;
 
 function headConfig(c: TrainConfig, dModel: number, classes: number): Nes2NetConfig {
   if (c.task === 'trace') return nes2netTracerConfig(classes, dModel);
-  // Nes2Net-X: the same back-end without the local-window attention (model-nes2net-la.md).
+  // Nes2Net-X: the same back-end without the local-window attention (spec model-nes2net-la.md).
   return c.backend === 'nes2net-la' ? { ...NES2NET_LA, inputDim: dModel } : { ...NES2NET_LA, inputDim: dModel, la: null };
 }
 

@@ -1,4 +1,4 @@
-// The training configuration: MultiAPI-Spoof recipe defaults per task (recipe-and-metrics.md §1–2), overridden
+// The training configuration: MultiAPI-Spoof recipe defaults per task (spec recipe-and-metrics.md §1–2), overridden
 // by a JSON file, then `--set key=value` pairs (dotted keys), then command-line flags. The resolved config (every
 // default filled in) is what a run records in DIR/config.json and what `--resume` reads back.
 export type TrainTask = 'detect' | 'trace';

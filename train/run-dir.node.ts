@@ -17,7 +17,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { TEMP_MARKER, writeFileAtomic } from '../models/io/atomic-write.node.ts';
 import { fileSource } from '../models/io/file-source.node.ts';
-import type { Tensor as IoTensor } from '../models/io/dtypes.ts';
+import type { HostTensor } from '../models/io/dtypes.ts';
 import { openSafetensors } from '../models/io/safetensors.ts';
 import { writeSafetensorsFile } from '../models/io/safetensors-write.node.ts';
 import type { OptimizerState } from './optim.ts';
@@ -25,11 +25,11 @@ import type { LogRecord, LoopState, RunStore, Snapshot } from './trainer.ts';
 
 const TMP = '.tmp-';
 
-async function readSafetensorsFile(path: string): Promise<{ tensors: IoTensor[]; metadata: Record<string, string> | null }> {
+async function readSafetensorsFile(path: string): Promise<{ tensors: HostTensor[]; metadata: Record<string, string> | null }> {
   const src = await fileSource(path);
   try {
     const st = await openSafetensors(src);
-    const tensors: IoTensor[] = [];
+    const tensors: HostTensor[] = [];
     for (const e of st.entries) tensors.push(await st.read(e));
     return { tensors, metadata: st.metadata };
   } finally {
@@ -93,7 +93,7 @@ export class RunDir implements RunStore {
     await rm(tmp, { recursive: true, force: true });
     await mkdir(tmp);
     await writeSafetensorsFile(join(tmp, 'model.safetensors'), s.model);
-    const buffers: IoTensor[] = [];
+    const buffers: HostTensor[] = [];
     s.optimizers.forEach((o, g) => {
       for (const [k, b] of Object.entries(o.buffers)) buffers.push({ name: `${g}/${k}`, dtype: 'F32', shape: b.shape, data: b.data });
     });
@@ -136,7 +136,7 @@ export class RunDir implements RunStore {
     return { loop: lf.loop, model, optimizers };
   }
 
-  async saveModel(name: string, tensors: readonly IoTensor[], metadata: Record<string, string>): Promise<void> {
+  async saveModel(name: string, tensors: readonly HostTensor[], metadata: Record<string, string>): Promise<void> {
     const file = name.startsWith('epoch-') ? this.path('epochs', `${name}.safetensors`) : this.path(`${name}.safetensors`);
     await writeSafetensorsFile(file, tensors, metadata);
   }

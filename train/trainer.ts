@@ -12,7 +12,7 @@
 import { backward, tensor, tidy, noGrad, type Tensor } from '../engine/index.ts';
 import { add, assign, crossEntropy, mul, sqrt, sum } from '../kernels/index.ts';
 import { Detector } from '../models/detector.ts';
-import type { Tensor as IoTensor } from '../models/io/dtypes.ts';
+import type { HostTensor as IoTensor } from '../models/io/dtypes.ts';
 import { batchCounters, isFrontEnd, isNormOrBias, modelConfig, modelTensors, namedParameters, namedTensors, setBatchCounters, type SpoofModel } from '../models/named.ts';
 import { modelInfoMetadata as metadataOf, type ModelInfo, type Provenance } from '../models/model-info.ts';
 import { learningRate, type TrainConfig } from './config.ts';

@@ -1,4 +1,4 @@
-// The audio pipeline as the browser runs it (test/browser/data.test.ts runs the same function in Node and
+// The audio pipeline as the browser runs it (test/browser/pipeline.test.ts runs the same function in Node and
 // compares): decode (WAV, FLAC, MP3), mix to mono, resample to 16 kHz, then a seeded RawBoost pass.
 import { Rng } from '../engine/random.ts';
 import { loadAudio } from '../train/data/decode.ts';

@@ -1,4 +1,4 @@
-// Weight files read in the browser (test/browser/data.test.ts runs the same code in Node and compares):
+// Weight files read in the browser (test/browser/pipeline.test.ts runs the same code in Node and compares):
 // a safetensors file over HTTP Range requests (urlSource) and as a Blob (blobSource), every tensor read.
 import { blobSource, openCheckpoint, urlSource, type ByteSource } from '../models/io/index.ts';
 

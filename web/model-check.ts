@@ -1,5 +1,5 @@
 // The detector (XLS-R → Nes2Net-LA) as a page runs it: weights fetched lazily over HTTP Range requests,
-// eval-mode logits of a few waveforms. test/browser/data.test.ts runs the same function in Node (weights
+// eval-mode logits of a few waveforms. test/browser/pipeline.test.ts runs the same function in Node (weights
 // read from disk) and compares. Loads and frees everything it uses.
 import { tensor } from '../engine/index.ts';
 import { Detector } from '../models/detector.ts';

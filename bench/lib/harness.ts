@@ -1,4 +1,4 @@
-// Benchmark harness shared by every bench/<name>.ts module (webgpu-notes §12): candidates are
+// Benchmark harness shared by every bench/<name>.ts module (spec webgpu-notes.md §12): candidates are
 // timed side by side in one process, round robin, so machine noise hits them alike; each sample
 // is one or more back-to-back runs closed by a single queue sync; first run (shader compile) and
 // warm-ups are kept apart from the timed samples; results carry the adapter and environment.
@@ -9,7 +9,9 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Engine } from '../../engine/index.ts';
 import { adapterChoiceFromEnv, initEngine, type AdapterChoice } from '../../engine/node.ts';
-import { UserError } from '../../cli/errors.ts';
+// The engine does not import kernels: loading them registers the self-check initEngine runs and gradient accumulation.
+import '../../kernels/index.ts';
+import { UserError } from '../../common/errors.ts';
 
 export interface TimingOptions {
   /** Warm-up runs after the first (compiling) run; stopped early once they take budgetMs / 2. */

@@ -1,7 +1,7 @@
 // One view over every supported weight file: the flat list of named tensors (the state dict), readable
 // lazily, plus what the file carries besides (safetensors metadata, the rest of a torch pickle).
 import type { ByteSource } from './byte-source.ts';
-import type { DType, Tensor } from './dtypes.ts';
+import type { HostDType, HostTensor } from './dtypes.ts';
 import { CheckpointError, listSome } from './errors.ts';
 import { describe } from './pickle.ts';
 import { isSafetensorsPrefix, openSafetensors } from './safetensors.ts';
@@ -9,9 +9,9 @@ import { isLegacyTorchPrefix, isZipPrefix, LEGACY_MESSAGE, openTorchCheckpoint, 
 
 export interface CheckpointTensor {
   name: string;
-  dtype: DType;
+  dtype: HostDType;
   shape: number[];
-  read(): Promise<Tensor>;
+  read(): Promise<HostTensor>;
 }
 
 export interface Checkpoint {

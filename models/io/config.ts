@@ -7,7 +7,7 @@ import type { ModelConfig, Nes2NetConfig, TracerConfig, XlsrConfig } from './nam
 import { countParams, modelParams, NES2NET_LA, TRACER, XLSR_300M } from './names.ts';
 import { pyGet, unwrap } from './pickle.ts';
 
-/** Attention heads by model width, for files without a config (model-xlsr.md §8.1); 64 is the tiny fixture. */
+/** Attention heads by model width, for files without a config (spec model-xlsr.md §8.1); 64 is the tiny fixture. */
 export const HEADS_BY_WIDTH: Readonly<Record<number, number>> = { 1024: 16, 1280: 16, 1920: 16, 64: 4 };
 /** Conv strides by kernel in the standard wav2vec 2.0 extractor. */
 const STRIDE_BY_KERNEL: Readonly<Record<number, number>> = { 10: 5, 3: 2, 2: 2 };

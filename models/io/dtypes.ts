@@ -1,8 +1,9 @@
-// Element types of stored tensors and the engine-independent tensor record every reader returns.
+// Element types of stored tensors and the engine-independent tensor record every reader returns (HostTensor,
+// HostDType: host-side records, named apart from the engine's GPU Tensor and DType).
 // Storage is little-endian; half-precision values are kept as raw 16-bit patterns (Uint16Array) because
 // Float16Array is not in every runtime.
 
-export type DType = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'BOOL';
+export type HostDType = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'BOOL';
 
 export type TensorData =
   | Float64Array
@@ -15,24 +16,24 @@ export type TensorData =
   | Uint8Array;
 
 /** A tensor as read from a weight file: C-order (row-major), contiguous. */
-export interface Tensor {
+export interface HostTensor {
   name: string;
-  dtype: DType;
+  dtype: HostDType;
   shape: number[];
   data: TensorData;
 }
 
-export const DTYPE_SIZE: Readonly<Record<DType, number>> = {
+export const DTYPE_SIZE: Readonly<Record<HostDType, number>> = {
   F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1,
 };
 
-export const DTYPES = Object.keys(DTYPE_SIZE) as DType[];
+export const DTYPES = Object.keys(DTYPE_SIZE) as HostDType[];
 
-export function isDType(s: unknown): s is DType {
+export function isDType(s: unknown): s is HostDType {
   return typeof s === 'string' && Object.prototype.hasOwnProperty.call(DTYPE_SIZE, s);
 }
 
-export function isFloatDType(d: DType): boolean {
+export function isFloatDType(d: HostDType): boolean {
   return d === 'F64' || d === 'F32' || d === 'F16' || d === 'BF16';
 }
 
@@ -49,7 +50,7 @@ export function numel(shape: readonly unknown[]): number | null {
 }
 
 /** A typed-array view of little-endian bytes. Copies when the bytes are not aligned to the element size. */
-export function viewAs(dtype: DType, bytes: Uint8Array): TensorData {
+export function viewAs(dtype: HostDType, bytes: Uint8Array): TensorData {
   const size = DTYPE_SIZE[dtype];
   if (bytes.byteLength % size !== 0) throw new RangeError(`${bytes.byteLength} bytes is not a whole number of ${dtype}`);
   const b = bytes.byteOffset % size === 0 ? bytes : bytes.slice();
@@ -167,7 +168,7 @@ export function f32ToBf16(values: Float32Array): Uint16Array {
 }
 
 /** Any stored tensor's values as float32 (F64 rounds; integers convert exactly up to 2^24). */
-export function toFloat32(t: Pick<Tensor, 'dtype' | 'data'>): Float32Array {
+export function toFloat32(t: Pick<HostTensor, 'dtype' | 'data'>): Float32Array {
   switch (t.dtype) {
     case 'F32': return t.data as Float32Array;
     case 'F16': return f16ToF32(t.data as Uint16Array);
@@ -178,7 +179,7 @@ export function toFloat32(t: Pick<Tensor, 'dtype' | 'data'>): Float32Array {
 }
 
 /** Converts a floating tensor to F32 or F16 storage; other dtypes are returned unchanged. */
-export function castFloat(t: Tensor, to: 'F32' | 'F16'): Tensor {
+export function castFloat(t: HostTensor, to: 'F32' | 'F16'): HostTensor {
   if (!isFloatDType(t.dtype) || t.dtype === to) return t;
   const f32 = toFloat32(t);
   return { ...t, dtype: to, data: to === 'F32' ? f32 : f32ToF16(f32) };

@@ -7,7 +7,7 @@ import type { Checkpoint } from './checkpoint.ts';
 import { openCheckpoint } from './checkpoint.ts';
 import type { ConfigResult } from './config.ts';
 import { nes2netFromShapes, tracerFromShapes, validateConfig, xlsrFromFairseq, xlsrFromHf, xlsrFromShapes } from './config.ts';
-import type { DType, Tensor } from './dtypes.ts';
+import type { HostDType, HostTensor } from './dtypes.ts';
 import { castFloat, isFloatDType, toFloat32 } from './dtypes.ts';
 import { CheckpointError, listSome } from './errors.ts';
 import type { Layout } from './mapping.ts';
@@ -57,11 +57,11 @@ export interface MappedTensor {
   name: string;
   /** Name in the file. */
   source: string;
-  dtype: DType;
+  dtype: HostDType;
   shape: number[];
   spec: ParamSpec;
   /** Reads the data; `as` converts floating tensors to F32 or F16. */
-  read(as?: 'F32' | 'F16'): Promise<Tensor>;
+  read(as?: 'F32' | 'F16'): Promise<HostTensor>;
 }
 
 export interface LoadedWeights {
@@ -225,7 +225,7 @@ function resolveConfig(ck: Checkpoint, shapes: Map<string, readonly number[]>, o
 
 /** Refuses a weight tensor holding NaN or ±Inf, naming the tensor and the file (a model would score NaN, or a
  *  finite garbage number after a max/clamp). */
-export function checkFinite(file: string, tensorName: string, t: Tensor): void {
+export function checkFinite(file: string, tensorName: string, t: HostTensor): void {
   const v = t.dtype === 'F32' || t.dtype === 'F64' ? (t.data as Float32Array | Float64Array) : toFloat32(t);
   for (let i = 0; i < v.length; i++) {
     if (!Number.isFinite(v[i])) {

@@ -2,12 +2,12 @@
 // everything goes to a temporary file in the target directory, which is fsynced and renamed over the target
 // only when complete. A failed or interrupted write leaves any existing target untouched.
 import { withAtomicFile } from './atomic-write.node.ts';
-import type { DType, TensorData } from './dtypes.ts';
+import type { HostDType, TensorData } from './dtypes.ts';
 import { dataBytes, planSafetensors } from './safetensors.ts';
 
 export interface WritableTensor {
   name: string;
-  dtype: DType;
+  dtype: HostDType;
   shape: number[];
   /** The data, or a function producing it when its turn comes (so only one tensor is in memory at a time). */
   data: TensorData | (() => Promise<TensorData>);

@@ -4,7 +4,7 @@
 // match dtype × shape, and no gaps or overlaps. Tensors are read lazily, one byte range each.
 import type { ByteSource } from './byte-source.ts';
 import { readU64 } from './byte-source.ts';
-import type { DType, Tensor, TensorData } from './dtypes.ts';
+import type { HostDType, HostTensor, TensorData } from './dtypes.ts';
 import { bytesOf, DTYPE_SIZE, isDType, numel, viewAs } from './dtypes.ts';
 import { CheckpointError } from './errors.ts';
 
@@ -13,7 +13,7 @@ export const MAX_HEADER_BYTES = 100_000_000;
 
 export interface SafetensorsEntry {
   name: string;
-  dtype: DType;
+  dtype: HostDType;
   shape: number[];
   /** Absolute file offsets, end exclusive. */
   begin: number;
@@ -25,7 +25,7 @@ export interface SafetensorsFile {
   /** Tensors in data order. */
   entries: SafetensorsEntry[];
   metadata: Record<string, string> | null;
-  read(entry: SafetensorsEntry): Promise<Tensor>;
+  read(entry: SafetensorsEntry): Promise<HostTensor>;
 }
 
 /** A u64 then '{'. The length itself is not judged here: a lying or truncated length must reach
@@ -120,7 +120,7 @@ export function parseSafetensorsHeader(
 
 export interface TensorSpec {
   name: string;
-  dtype: DType;
+  dtype: HostDType;
   shape: number[];
 }
 
@@ -166,7 +166,7 @@ export function planSafetensors(specs: readonly TensorSpec[], metadata?: Record<
 }
 
 /** Whole file in memory (browser downloads, tests). For big files in Node use writeSafetensorsFile. */
-export function encodeSafetensors(tensors: readonly Tensor[], metadata?: Record<string, string> | null): Uint8Array {
+export function encodeSafetensors(tensors: readonly HostTensor[], metadata?: Record<string, string> | null): Uint8Array {
   const plan = planSafetensors(tensors, metadata);
   const out = new Uint8Array(plan.totalSize);
   out.set(plan.header, 0);
@@ -175,7 +175,7 @@ export function encodeSafetensors(tensors: readonly Tensor[], metadata?: Record<
 }
 
 /** The bytes of a tensor's data, checked against the size its dtype and shape need. */
-export function dataBytes(t: { name: string; dtype: DType; data: TensorData }, expected: number): Uint8Array {
+export function dataBytes(t: { name: string; dtype: HostDType; data: TensorData }, expected: number): Uint8Array {
   const b = bytesOf(t.data);
   if (b.byteLength !== expected) throw new Error(`tensor "${t.name}": ${b.byteLength} bytes of data, shape needs ${expected}`);
   return b;

@@ -2,7 +2,7 @@
 // <root>/data.pkl is interpreted by the non-executing unpickler; tensors become TorchTensorRefs pointing into
 // the uncompressed <root>/data/<key> entries and are sliced out of the file only when read.
 import type { ByteSource } from './byte-source.ts';
-import type { DType, Tensor } from './dtypes.ts';
+import type { HostDType, HostTensor } from './dtypes.ts';
 import { DTYPE_SIZE, numel, swapBytes, viewAs } from './dtypes.ts';
 import { CheckpointError } from './errors.ts';
 import type { Reducer } from './pickle.ts';
@@ -11,14 +11,14 @@ import type { ZipEntry } from './zip.ts';
 import { ZipReader } from './zip.ts';
 
 /** torch.<Name>Storage → element type. */
-const STORAGE_DTYPES: Record<string, DType> = {
+const STORAGE_DTYPES: Record<string, HostDType> = {
   FloatStorage: 'F32', HalfStorage: 'F16', BFloat16Storage: 'BF16', DoubleStorage: 'F64', LongStorage: 'I64',
   IntStorage: 'I32', ShortStorage: 'I16', CharStorage: 'I8', ByteStorage: 'U8', BoolStorage: 'BOOL',
 };
 
 export interface TorchStorage {
   key: string;
-  dtype: DType;
+  dtype: HostDType;
   /** Element count declared by the pickle. */
   numel: number;
 }
@@ -30,7 +30,7 @@ export class TorchTensorRef {
     readonly shape: number[],
     readonly stride: number[],
   ) {}
-  get dtype(): DType {
+  get dtype(): HostDType {
     return this.storage.dtype;
   }
 }
@@ -39,7 +39,7 @@ export interface TorchCheckpoint {
   source: ByteSource;
   /** The unpickled top-level object (dicts are Maps). */
   root: unknown;
-  read(ref: TorchTensorRef, name: string): Promise<Tensor>;
+  read(ref: TorchTensorRef, name: string): Promise<HostTensor>;
 }
 
 /** Largest data.pkl accepted (fairseq checkpoints pickle a few MB of Python objects at most). */
@@ -115,7 +115,7 @@ export async function openTorchCheckpoint(source: ByteSource): Promise<TorchChec
   const pickle = await zip.readEntry(zip.entries.get(pkls[0]) as ZipEntry, MAX_PICKLE_BYTES);
   const value = unpickle(pickle, { file, entry: pkls[0], reducers, persistentLoad });
 
-  const read = async (ref: TorchTensorRef, name: string): Promise<Tensor> => {
+  const read = async (ref: TorchTensorRef, name: string): Promise<HostTensor> => {
     const { storage, offset, shape, stride } = ref;
     const es = DTYPE_SIZE[storage.dtype];
     const entry = zip.entries.get(`${root}data/${storage.key}`);

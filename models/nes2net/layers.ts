@@ -1,4 +1,4 @@
-// Building blocks of Nes2Net (model-nes2net-la.md §2–§5): conv → ReLU → BN units, the Bottle2neck with its
+// Building blocks of Nes2Net (spec model-nes2net-la.md §2–§5): conv → ReLU → BN units, the Bottle2neck with its
 // re-convolved slot stack, and the local-window attention over the group tokens. Pure functions of a Params
 // store and a canonical name prefix; autograd records everything.
 import { tidy, type Tensor } from '../../engine/index.ts';
@@ -18,7 +18,7 @@ import {
 } from '../../kernels/index.ts';
 import { conv1d } from '../../kernels/conv1d.ts';
 import { localWindowAttention } from '../../kernels/local-attention.ts';
-import type { Nes2NetConfig } from '../io/names.ts';
+import type { Nes2NetConfig } from './config.ts';
 import type { Params } from './params.ts';
 
 export interface RunContext {

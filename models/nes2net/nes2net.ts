@@ -1,10 +1,11 @@
-// Nes2Net-X and Nes2Net-LA back-ends (model-nes2net-la.md §1, §4–§7) on XLS-R features [B, T, D]:
+// Nes2Net-X and Nes2Net-LA back-ends (spec model-nes2net-la.md §1, §4–§7) on XLS-R features [B, T, D]:
 // the nested chain of Bottle2necks over n1 channel groups, the optional local-window attention over the group
 // tokens, and the head BN(D) → ReLU → mean over time → Linear(D → n_out). score = logit of class 1.
 import { noGrad, Rng, tidy, type Tensor } from '../../engine/index.ts';
 import { add, batchNorm, concat, dropoutSeed, matmul, mean, permute, relu, reshape, slice } from '../../kernels/index.ts';
 import type { LoadedWeights } from '../io/index.ts';
-import { nes2netParams, type Nes2NetConfig, type ParamSpec } from '../io/names.ts';
+import { nes2netParams, type Nes2NetConfig } from './config.ts';
+import type { ParamSpec } from '../param-spec.ts';
 import { bottle2neck, geometry, groupAttention, reluBn, type RunContext } from './layers.ts';
 import { Params, readHostValues, uniformValues, type HostValue } from './params.ts';
 

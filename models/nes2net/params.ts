@@ -5,7 +5,7 @@ import { keep, requiresGrad, Rng, tensor, type Tensor } from '../../engine/index
 import type { BatchNormState } from '../../kernels/index.ts';
 import type { LoadedWeights } from '../io/index.ts';
 import { toFloat32 } from '../io/index.ts';
-import type { ParamSpec } from '../io/names.ts';
+import type { ParamSpec } from '../param-spec.ts';
 
 /** Host values for one tensor: float data, or the integer count of a num_batches_tracked buffer. */
 export type HostValue = Float32Array | number;

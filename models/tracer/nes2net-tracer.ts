@@ -1,7 +1,7 @@
 // The Nes2Net-LA tracer: the Nes2Net-LA back-end with an N-class head on the final XLS-R features, giving class
 // probabilities and the same open-set decision as the reference tracer.
 import { noGrad, tidy, type Tensor } from '../../engine/index.ts';
-import { NES2NET_LA, type Nes2NetConfig } from '../io/names.ts';
+import { NES2NET_LA, type Nes2NetConfig } from '../nes2net/config.ts';
 import { Nes2Net } from '../nes2net/nes2net.ts';
 import { DEFAULT_OPEN_SET_THRESHOLD, openSetDecisions, type TracePrediction } from './open-set.ts';
 

@@ -1,4 +1,4 @@
-// Closed-set classification with open-set rejection (model-nes2net-la.md §12): p = softmax(logits); when the top
+// Closed-set classification with open-set rejection (spec model-nes2net-la.md §12): p = softmax(logits); when the top
 // probability is below the threshold τ the prediction is "unseen" (class index = number of seen classes), else
 // the argmax. Ties at τ stay seen. τ is recorded with every prediction.
 

@@ -1,11 +1,12 @@
-// The MultiAPI-Spoof API-tracing head (model-nes2net-la.md §12, `XLSR2_AASIST_api.py`): every XLS-R layer's
+// The MultiAPI-Spoof API-tracing head (spec model-nes2net-la.md §12, `XLSR2_AASIST_api.py`): every XLS-R layer's
 // raw output concatenated along time, layer-major → multi-head self-attention with biases (fused kernel, the
 // 24·T × 24·T matrix is never materialised) → mean over tokens → Linear d→H → SELU → Linear H→K → SELU.
 import { noGrad, Rng, tidy, type Tensor } from '../../engine/index.ts';
 import { add, concat, matmul, mean, selu, slice } from '../../kernels/index.ts';
 import { multiHeadAttention } from '../../kernels/attention.ts';
 import type { LoadedWeights } from '../io/index.ts';
-import { tracerParams, type ParamSpec, type TracerConfig } from '../io/names.ts';
+import { tracerParams, type TracerConfig } from './config.ts';
+import type { ParamSpec } from '../param-spec.ts';
 import { Params, readHostValues, uniformValues, type HostValue } from '../nes2net/params.ts';
 import { DEFAULT_OPEN_SET_THRESHOLD, openSetDecisions, type TracePrediction } from './open-set.ts';
 

@@ -1,4 +1,4 @@
-// A whole API-tracing model, waveform → class probabilities, as one object (model-nes2net-la.md §12): XLS-R
+// A whole API-tracing model, waveform → class probabilities, as one object (spec model-nes2net-la.md §12): XLS-R
 // followed by either the reference head (raw outputs of every XLS-R layer → MHA → mean → SELU MLP) or the
 // Nes2Net-LA tracer (the back-end with an N-class head on XLS-R's final features). Train/eval modes reach both
 // parts and backward runs end to end, like the detector.
@@ -52,7 +52,7 @@ export class TracingModel {
     const head = this.head;
     return tidy(() => {
       if (head instanceof ReferenceTracer) {
-        // Every layer's raw output; a layer skipped by layerdrop contributes its input (model-nes2net-la.md §12).
+        // Every layer's raw output; a layer skipped by layerdrop contributes its input (spec model-nes2net-la.md §12).
         const { layers } = this.xlsr.forward(wav, { training, seed, step, outputLayers: true });
         return head.forward(layers!).logits;
       }

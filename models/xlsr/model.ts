@@ -1,5 +1,5 @@
 // The XLS-R (wav2vec 2.0, pre-LN, layer-norm extractor) encoder: fairseq's
-// extract_features(source, padding_mask, mask=False, features_only=True) (model-xlsr.md §3), with autograd,
+// extract_features(source, padding_mask, mask=False, features_only=True) (spec model-xlsr.md §3), with autograd,
 // train/eval modes, padding, freezing and per-layer activation checkpointing. Three stages that a benchmark
 // can time apart: featureEncoder (conv blocks → LN → projection), positional (pos conv add), transformer
 // (pre-LN layers → final LN).
@@ -209,7 +209,7 @@ export class XlsrModel {
     return opts.outputLayers ? { x: out, layers } : { x: out };
   }
 
-  /** One pre-LN encoder layer (model-xlsr.md §3). */
+  /** One pre-LN encoder layer (spec model-xlsr.md §3). */
   layer(l: number, x: Tensor, run: XlsrRun): Tensor {
     const c = this.config;
     const p = this.params;

@@ -3,8 +3,8 @@
 import { keep, requiresGrad, tensor, type Tensor } from '../../engine/index.ts';
 import { Rng } from '../../engine/random.ts';
 import type { LoadedWeights } from '../io/load.ts';
-import type { ParamSpec, XlsrConfig } from '../io/names.ts';
-import { xlsrParams } from '../io/names.ts';
+import type { ParamSpec } from '../param-spec.ts';
+import { type XlsrConfig, xlsrParams } from './config.ts';
 
 export const PREFIX = 'xlsr.';
 

@@ -1,4 +1,4 @@
-// One common low-pass for every clip of the mini corpus (data.md §5.3: "band-limit every class
+// One common low-pass for every clip of the mini corpus (spec data.md §5.3: "band-limit every class
 // identically"). Resampling to 8 kHz alone is not enough: material already at 8 kHz (the Asterisk
 // bona fide prompts, flite's kal voice) skips the resampler, and the Asterisk recordings carry their
 // own, steeper telephone anti-alias filter. Without this step the spoofed classes kept 15–25 dB more

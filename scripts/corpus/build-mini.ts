@@ -1,5 +1,5 @@
 // Builds the `mini` corpus (data/mini/) from Debian packages: real human speech as bona fide and
-// ten TTS engines/voices as spoofing "APIs" (data.md §5). Run on Debian 12 with
+// ten TTS engines/voices as spoofing "APIs" (spec data.md §5). Run on Debian 12 with
 //
 //   apt-get install -y asterisk-core-sounds-en-wav asterisk-core-sounds-en pocketsphinx-testdata \
 //     espeak-ng espeak flite festival festlex-cmu festlex-poslex festvox-kallpc16k \

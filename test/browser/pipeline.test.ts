@@ -15,6 +15,8 @@ import { summariseCheckpoint, type IoCheckTensor } from '../../web/io-check.ts';
 import { fileSource } from '../../models/io/file-source.node.ts';
 import { detectorLogits } from '../../web/model-check.ts';
 import { initEngine } from '../../engine/node.ts';
+// The engine does not import kernels: loading them registers the self-check initEngine runs and gradient accumulation.
+import '../../kernels/index.ts';
 import { buildWav } from '../data/helpers.ts';
 import { launchChromium, recordPageProblems } from './chromium.ts';
 

@@ -13,6 +13,8 @@ import type { SmokeOutcome } from '../../web/smoke.ts';
 import { DROPOUT_CASE } from '../../web/smoke-nn.ts';
 import { dropoutMaskHost } from '../../kernels/dropout.ts';
 import { describeAdapter, initEngine, type AdapterSummary } from '../../engine/node.ts';
+// The engine does not import kernels: loading them registers the self-check initEngine runs and gradient accumulation.
+import '../../kernels/index.ts';
 import { launchChromium, recordPageProblems, requireChromium } from './chromium.ts';
 
 const WEB_DIR = new URL('../../web/', import.meta.url).pathname;

@@ -5,7 +5,7 @@ import { hashInts, Rng } from '../../train/data/prng.ts';
 
 const seq = (n: number) => Float32Array.from({ length: n }, (_, i) => i + 1);
 
-describe('crop and pad (data.md §2)', () => {
+describe('crop and pad (spec data.md §2)', () => {
   it('repeat-pad tiles ⌊L/len⌋ copies then the first (L mod len) samples', () => {
     expect(Array.from(repeatPad(seq(3), 8))).toEqual([1, 2, 3, 1, 2, 3, 1, 2]);
     expect(Array.from(repeatPad(seq(4), 4))).toEqual([1, 2, 3, 4]);

@@ -75,7 +75,7 @@ describe('RawBoost building blocks against scipy', () => {
   });
 });
 
-describe('RawBoost invariants (data.md §4)', () => {
+describe('RawBoost invariants (spec data.md §4)', () => {
   const x = speechLike(16000, 1);
   const xd = Float64Array.from(x);
 

@@ -3,7 +3,7 @@ import { Rng } from '../../train/data/prng.ts';
 import { gcd, resample, resampledLength, resamplerName } from '../../train/data/resample.ts';
 import { rms, toneAmplitude } from './helpers.ts';
 
-/** The data.md §1 definition written out literally: full kernel, every tap, no shortcuts. */
+/** The spec data.md §1 definition written out literally: full kernel, every tap, no shortcuts. */
 function referenceResample(x: Float32Array, orig: number, next: number, window: 'hann' | 'kaiser' = 'hann'): Float64Array {
   const g = gcd(orig, next);
   const o = orig / g;
@@ -51,7 +51,7 @@ const noise = (n: number, seed: number) => {
   return Float32Array.from({ length: n }, () => r.uniform(-1, 1));
 };
 
-describe('resampler = torchaudio sinc_interp_hann definition (data.md §1)', () => {
+describe('resampler = torchaudio sinc_interp_hann definition (spec data.md §1)', () => {
   it.each([
     [44100, 16000],
     [48000, 16000],

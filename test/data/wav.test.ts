@@ -21,7 +21,7 @@ function errorOf(bytes: Uint8Array): string {
   throw new Error('expected an AudioError');
 }
 
-describe('WAV decoding: integer scaling (data.md §1)', () => {
+describe('WAV decoding: integer scaling (spec data.md §1)', () => {
   it('u8: (x − 128) / 128', () => {
     const w = parseWav(buildWav(spec({ bits: 8, samples: [[0, 128, 255, 64]] })));
     expect(Array.from(w.channelData[0])).toEqual([-1, 0, 127 / 128, -0.5]);

@@ -2,6 +2,8 @@
 // adapter when one computes wrongly.
 import { describe, expect, it } from 'vitest';
 import { adapterOrder, adapterSelection, describeSelfCheck, getEngine, initEngine, openNodeAdapter, selfCheck, type SelfCheckResult } from '../../engine/node.ts';
+// The engine does not import kernels: loading them registers the self-check initEngine runs and gradient accumulation.
+import '../../kernels/index.ts';
 
 describe('adapter selection', () => {
   it('auto tries a real GPU, then llvmpipe (GLES), then SwiftShader; other choices force one', () => {

@@ -3,6 +3,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { backward, initEngine, tensor, type Tensor } from '../../engine/node.ts';
+// The engine does not import kernels: loading them registers the self-check initEngine runs and gradient accumulation.
+import '../../kernels/index.ts';
 import { attention, attentionForward, multiHeadAttention } from '../../kernels/attention.ts';
 import { ATTENTION_VARIANTS } from '../../kernels/attention-common.ts';
 import { randomNd, type Nd } from '../reference/nd.ts';

@@ -5,6 +5,8 @@
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { backward, getEngine, initEngine, noGrad, requiresGrad, tensor, tidy, type Tensor } from '../../engine/node.ts';
+// The engine does not import kernels: loading them registers the self-check initEngine runs and gradient accumulation.
+import '../../kernels/index.ts';
 import { conv1d, conv1dGeometry, defaultConvImpl, conv1dOutputLength, conv1dTile, setConv1dTile, type Conv1dOptions } from '../../kernels/conv1d.ts';
 import { convTileFor } from '../../kernels/conv1d-kernels.ts';
 import { foldWeightNorm, weightNorm } from '../../kernels/weight-norm.ts';

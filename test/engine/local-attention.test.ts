@@ -4,6 +4,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { backward, getEngine, initEngine, tensor, tidy } from '../../engine/node.ts';
+// The engine does not import kernels: loading them registers the self-check initEngine runs and gradient accumulation.
+import '../../kernels/index.ts';
 import { attention } from '../../kernels/attention.ts';
 import { EDGE_POLICIES, inverseTable, localWindowAttention, localWindowAttentionForward, slotKeyOf, type EdgePolicy } from '../../kernels/local-attention.ts';
 import { bandAttentionDense, bandMask, localWindowAttentionComposed } from '../../kernels/local-attention-composed.ts';

@@ -1,6 +1,8 @@
 // One engine per test file (vitest runs each file in its own process), plus Nd ↔ Tensor transfer.
 import { beforeAll } from 'vitest';
 import { initEngine, tensor, type DType, type Engine, type Tensor } from '../../engine/node.ts';
+// The engine does not import kernels: loading them registers the self-check initEngine runs and gradient accumulation.
+import '../../kernels/index.ts';
 import type { Nd } from '../reference/nd.ts';
 
 let opening: Promise<Engine> | null = null;

@@ -8,7 +8,7 @@ import { zipSync } from 'fflate';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   blobSource, bufferSource, DTYPES, encodeSafetensors, f16ToF32, f32ToF16, openCheckpoint, openSafetensors, PyObject, pyGet,
-  toPlain, unpickle, urlSource, type Tensor, type TensorData,
+  toPlain, unpickle, urlSource, type HostTensor, type TensorData,
 } from '../../models/io/index.ts';
 import { fileSource } from '../../models/io/file-source.node.ts';
 import { writeSafetensorsFile } from '../../models/io/safetensors-write.node.ts';
@@ -17,7 +17,7 @@ import { buildZip, PickleWriter, torchZipEntries, zipToBytes } from './helpers.t
 const dir = mkdtempSync(join(tmpdir(), 'spoofscan-io-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function sample(): Tensor[] {
+function sample(): HostTensor[] {
   const data: Record<string, TensorData> = {
     F64: Float64Array.of(1.5, -2), F32: Float32Array.of(0.1, 2, 3, 4, 5, 6), F16: Uint16Array.of(0x3c00, 0xc000),
     BF16: Uint16Array.of(0x3f80), I64: BigInt64Array.of(-(2n ** 60n), 7n), I32: Int32Array.of(-5, 6), I16: Int16Array.of(-7),

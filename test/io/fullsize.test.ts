@@ -14,7 +14,7 @@ import { buildZip, torchZipEntries, writeSparse } from './helpers.ts';
 const dir = mkdtempSync(join(tmpdir(), 'spoofscan-fullsize-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-/** XLS-R 300M pre-trained checkpoint keys and shapes, written out from model-xlsr.md §6 (fairseq names). */
+/** XLS-R 300M pre-trained checkpoint keys and shapes, written out from spec model-xlsr.md §6 (fairseq names). */
 function xlsr300mFairseq(): [string, number[]][] {
   const out: [string, number[]][] = [];
   const kernels = [10, 3, 3, 3, 3, 2, 2];
@@ -60,7 +60,7 @@ function xlsr300mHf(): [string, number[]][] {
   });
 }
 
-/** MultiAPI-Spoof Nes2Net-LA back-end keys (model-nes2net-la.md §9), global_attn included. */
+/** MultiAPI-Spoof Nes2Net-LA back-end keys (spec model-nes2net-la.md §9), global_attn included. */
 function nes2netLaMultiapi(): [string, number[]][] {
   const out: [string, number[]][] = [];
   const bn = (p: string, c: number) => out.push([`${p}.weight`, [c]], [`${p}.bias`, [c]], [`${p}.running_mean`, [c]], [`${p}.running_var`, [c]], [`${p}.num_batches_tracked`, []]);
@@ -109,7 +109,7 @@ describe('full-size XLS-R 300M', () => {
     const plan = planSafetensors(specs, { format: 'pt' });
     const path = join(dir, 'model.safetensors');
     await writeSparse(path, [{ offset: 0, bytes: plan.header }], plan.totalSize);
-    expect(plan.totalSize - plan.header.length).toBe(1_269_562_368); // model-xlsr.md §6.1: 317,390,592 × 4 B
+    expect(plan.totalSize - plan.header.length).toBe(1_269_562_368); // spec model-xlsr.md §6.1: 317,390,592 × 4 B
     const file = await fileSource(path);
     const { wrapped, stats } = recording(file);
     try {
@@ -136,7 +136,7 @@ describe('full-size XLS-R 300M', () => {
     const keys = [...xlsr300mFairseq().map(([n, s]) => [`module.ssl_model.model.${n}`, s] as const), ...nes2netLaMultiapi().map(([n, s]) => [`module.${n}`, s] as const)];
     const tensors: SynthTensor[] = keys.map(([name, shape]) => ({ name, dtype: name.endsWith('num_batches_tracked') ? 'I64' : 'F32', shape: [...shape] }));
     const stored = tensors.filter((t) => !/running_|num_batches/.test(t.name)).reduce((a, t) => a + t.shape.reduce((x, y) => x * y, 1), 0);
-    expect(stored).toBe(322_167_591); // model-nes2net-la.md §8: whole stored model
+    expect(stored).toBe(322_167_591); // spec model-nes2net-la.md §8: whole stored model
     const z = buildZip(torchZipEntries(tensors, { root: 'epoch_5_1.422' }));
     const path = join(dir, 'epoch_5_1.422.pth');
     await writeSparse(path, z.parts, z.size);

@@ -2,7 +2,7 @@
 // or a huge allocation. Each case opens the file and reads every tensor it lists.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { bufferSource, CheckpointError, encodeSafetensors, openCheckpoint, unpickle, type Tensor } from '../../models/io/index.ts';
+import { bufferSource, CheckpointError, encodeSafetensors, openCheckpoint, unpickle, type HostTensor } from '../../models/io/index.ts';
 import { buildZip, PickleWriter, torchZipEntries, zipToBytes, type SynthTensor } from './helpers.ts';
 
 const NAME = 'fuzzed-file.bin';
@@ -29,7 +29,7 @@ const validSafetensors = encodeSafetensors([
   { name: 'a', dtype: 'F32', shape: [2, 2], data: Float32Array.of(1, 2, 3, 4) },
   { name: 'b', dtype: 'I64', shape: [], data: BigInt64Array.of(5n) },
   { name: 'c', dtype: 'F16', shape: [3], data: Uint16Array.of(1, 2, 3) },
-] as Tensor[], { format: 'pt' });
+] as HostTensor[], { format: 'pt' });
 const synth: SynthTensor[] = [
   { name: 'w', dtype: 'F32', shape: [2, 3], data: f32(1, 2, 3, 4, 5, 6) },
   { name: 'n', dtype: 'I64', shape: [], data: new Uint8Array(BigInt64Array.of(7n).buffer) },

@@ -5,7 +5,7 @@ import { open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { crc32 } from '../../models/io/zip.ts';
-import type { DType } from '../../models/io/dtypes.ts';
+import type { HostDType } from '../../models/io/dtypes.ts';
 import { DTYPE_SIZE, numel } from '../../models/io/dtypes.ts';
 
 export const FIXTURES = fileURLToPath(new URL('../fixtures/io/', import.meta.url));
@@ -75,7 +75,7 @@ const STORAGE: Record<string, string> = {
 
 export interface SynthTensor {
   name: string;
-  dtype: DType;
+  dtype: HostDType;
   shape: number[];
   /** Raw bytes; absent = zeros (written sparse). */
   data?: Uint8Array;

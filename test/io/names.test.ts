@@ -5,7 +5,7 @@ import {
   toCanonical, TRACER, tracerParams, XLSR_300M, XLSR_TINY, xlsrParams,
 } from '../../models/io/index.ts';
 
-describe('parameter counts (model-xlsr.md §6.1, §9; model-nes2net-la.md §8, §12, §13)', () => {
+describe('parameter counts (spec model-xlsr.md §6.1, §9; spec model-nes2net-la.md §8, §12, §13)', () => {
   it('XLS-R 300M backbone used downstream: 315,437,696 in 421 tensors', () => {
     const p = xlsrParams(XLSR_300M);
     expect(countParams(p)).toBe(315_437_696);

@@ -27,7 +27,7 @@ function errorOf(f: () => unknown): string {
   throw new Error('expected an error');
 }
 
-describe('protocol formats (data.md §3)', () => {
+describe('protocol formats (spec data.md §3)', () => {
   it('ASVspoof 2019 LA: 5 columns, attack = column 4', () => {
     const p = proto('LA_0079 LA_T_1138215 - - bonafide\nLA_0039 LA_E_2834763 - A11 spoof\n');
     expect(p.format).toBe('asvspoof2019-la');
@@ -100,7 +100,7 @@ describe('protocol formats (data.md §3)', () => {
     ]);
   });
 
-  it('native lists: the group column is optional per line (data.md §3.6), else the parent directory', () => {
+  it('native lists: the group column is optional per line (spec data.md §3.6), else the parent directory', () => {
     for (const text of ['a/x.wav\tbonafide\na/y.wav\tspoof\tA01\nb/z.wav\tspoof\n', 'a/y.wav\tspoof\tA01\na/x.wav\tbonafide\nb/z.wav\tspoof\n']) {
       const p = proto(text);
       const byId = Object.fromEntries(p.trials.map((t) => [t.id, [t.label, t.group]]));

@@ -1,4 +1,4 @@
-// The hand-checkable test vectors of recipe-and-metrics.md §7.
+// The hand-checkable test vectors of spec recipe-and-metrics.md §7.
 import { describe, expect, it } from 'vitest';
 import {
   ASVSPOOF5_EFFECTIVE_PRIOR,

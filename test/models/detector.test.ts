@@ -11,9 +11,11 @@ import { backward, requiresGrad, tidy } from '../../engine/node.ts';
 import { mul, sum } from '../../kernels/index.ts';
 import { Detector } from '../../models/detector.ts';
 import { bufferSource, encodeSafetensors, fromCanonical, loadWeights, META_CONFIG, classify, stripModulePrefix } from '../../models/io/index.ts';
-import type { Tensor as IoTensor } from '../../models/io/index.ts';
+import type { HostTensor } from '../../models/io/index.ts';
 import { fileSource } from '../../models/io/file-source.node.ts';
-import { countParams, NES2NET_LA, nes2netParams, XLSR_300M, xlsrParams } from '../../models/io/names.ts';
+import { countParams } from '../../models/param-spec.ts';
+import { NES2NET_LA, nes2netParams } from '../../models/nes2net/config.ts';
+import { XLSR_300M, xlsrParams } from '../../models/xlsr/config.ts';
 import { Nes2Net } from '../../models/nes2net/nes2net.ts';
 import { buildZip, torchZipEntries, writeSparse, type SynthTensor } from '../io/helpers.ts';
 import { useEngine } from '../helpers/engine.ts';
@@ -98,7 +100,7 @@ describe('detector XLS-R → Nes2Net-LA (tiny) against PyTorch', () => {
   it('our own safetensors (canonical names, config in metadata) gives the same logits; score = logit of class 1', async () => {
     const file = await fileSource(DDP);
     const { detector, weights } = await Detector.open(file);
-    const tensors: IoTensor[] = [];
+    const tensors: HostTensor[] = [];
     for (const t of weights.tensors) tensors.push(await t.read());
     await file.close();
     const st = encodeSafetensors(tensors, { [META_CONFIG]: JSON.stringify(weights.config) });

@@ -4,7 +4,7 @@ import { gunzipSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import { tensor, type Tensor } from '../../engine/node.ts';
 import { toCanonical, type Scheme } from '../../models/io/mapping.ts';
-import { NES2NET_LA, type Nes2NetConfig } from '../../models/io/names.ts';
+import { NES2NET_LA, type Nes2NetConfig } from '../../models/nes2net/config.ts';
 import type { HostValue } from '../../models/nes2net/params.ts';
 import { expectClose } from '../helpers/close.ts';
 

@@ -1,10 +1,10 @@
-// Nes2Net-X / Nes2Net-LA against PyTorch goldens (tiny-A, tiny-B of model-nes2net-la.md §13 and the full-size
+// Nes2Net-X / Nes2Net-LA against PyTorch goldens (tiny-A, tiny-B of spec model-nes2net-la.md §13 and the full-size
 // back-end), in eval and train mode, with gradients; plus the structural invariants.
 import { describe, expect, it } from 'vitest';
 import { backward, requiresGrad, tensor, tidy, type Tensor } from '../../engine/node.ts';
 import { mul, sub, sum } from '../../kernels/index.ts';
-import { NES2NET_LA, type Nes2NetConfig } from '../../models/io/names.ts';
-import { countParams, nes2netParams } from '../../models/io/names.ts';
+import { NES2NET_LA, type Nes2NetConfig, nes2netParams } from '../../models/nes2net/config.ts';
+import { countParams } from '../../models/param-spec.ts';
 import { Nes2Net } from '../../models/nes2net/nes2net.ts';
 import type { HostValue } from '../../models/nes2net/params.ts';
 import { useEngine } from '../helpers/engine.ts';

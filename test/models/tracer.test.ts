@@ -3,7 +3,8 @@
 import { describe, expect, it } from 'vitest';
 import { backward, requiresGrad, tidy } from '../../engine/node.ts';
 import { mul, sum } from '../../kernels/index.ts';
-import { countParams, tracerParams, TRACER } from '../../models/io/names.ts';
+import { countParams } from '../../models/param-spec.ts';
+import { tracerParams, TRACER } from '../../models/tracer/config.ts';
 import { Nes2Net } from '../../models/nes2net/nes2net.ts';
 import { nes2netTracerConfig, predictClasses } from '../../models/tracer/nes2net-tracer.ts';
 import { openSetDecisions } from '../../models/tracer/open-set.ts';

@@ -6,8 +6,10 @@ import { describe, expect, it } from 'vitest';
 import { backward, noGrad, randn, tidy, type Tensor } from '../../engine/node.ts';
 import { mul, sum } from '../../kernels/index.ts';
 import { bufferSource, encodeSafetensors, META_CONFIG } from '../../models/io/index.ts';
-import type { Tensor as IoTensor } from '../../models/io/index.ts';
-import { XLSR_TINY, type ModelConfig, type TracerConfig } from '../../models/io/names.ts';
+import type { HostTensor } from '../../models/io/index.ts';
+import { XLSR_TINY } from '../../models/xlsr/config.ts';
+import type { ModelConfig } from '../../models/config.ts';
+import type { TracerConfig } from '../../models/tracer/config.ts';
 import { Nes2Net } from '../../models/nes2net/nes2net.ts';
 import { nes2netTracerConfig } from '../../models/tracer/nes2net-tracer.ts';
 import { softmaxRow } from '../../models/tracer/open-set.ts';
@@ -98,7 +100,7 @@ describe('TracingModel', () => {
     const parts = new TracingModel(xlsr(), ReferenceTracer.init(HEAD, 64, 1));
     const wav = wavOf();
     try {
-      const tensors: IoTensor[] = [];
+      const tensors: HostTensor[] = [];
       for (const [name, t] of [...parts.xlsr.params.tensors, ...parts.head.params.tensors]) {
         tensors.push({ name, dtype: 'F32', shape: [...t.shape], data: (await t.data()) as Float32Array });
       }

@@ -1,4 +1,4 @@
-// Full-size XLS-R 300M pieces against torchaudio in float64 (model-xlsr.md §9, last sentence), to catch
+// Full-size XLS-R 300M pieces against torchaudio in float64 (spec model-xlsr.md §9, last sentence), to catch
 // size-dependent tiling bugs the tiny configuration cannot reach: one pre-LN encoder layer (d 1024, 16 heads,
 // FFN 4096) and the positional conv stage (k 128, 16 groups of 64 channels, weight norm over dim 2), on T = 201.
 // Weights and inputs are recomputed from the hash of scripts/fixtures/xlsr_fullsize_fixtures.py (hashUniform of
@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backward, initEngine, keep, requiresGrad, tensor, tidy, type Tensor } from '../../engine/node.ts';
 import { mul, sum } from '../../kernels/index.ts';
 import { toCanonical } from '../../models/io/mapping.ts';
-import { XLSR_300M, xlsrParams } from '../../models/io/names.ts';
+import { XLSR_300M, xlsrParams } from '../../models/xlsr/config.ts';
 import { XlsrModel, XlsrParams, type XlsrConfig, type XlsrRun } from '../../models/xlsr/index.ts';
 import { hashUniform } from './nes2net-helpers.ts';
 import { relErr, XLSR_FIXTURES, type Golden } from './xlsr-helpers.ts';

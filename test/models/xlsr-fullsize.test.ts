@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initEngine } from '../../engine/node.ts';
 import { fileSource } from '../../models/io/file-source.node.ts';
 import { fromCanonical } from '../../models/io/mapping.ts';
-import { XLSR_300M, xlsrParams } from '../../models/io/names.ts';
+import { XLSR_300M, xlsrParams } from '../../models/xlsr/config.ts';
 import { loadXlsr, forwardMacs } from '../../models/xlsr/index.ts';
 import { buildZip, torchZipEntries, writeSparse, type SynthTensor } from '../io/helpers.ts';
 
@@ -25,7 +25,7 @@ function smallValues(index: number, n: number): Float32Array {
   return Float32Array.from({ length: n }, (_, i) => index + (i % 97) / 128);
 }
 
-/** Every tensor of xlsr2_300m.pt's ckpt['model'] (model-xlsr.md §6), names from the canonical list. */
+/** Every tensor of xlsr2_300m.pt's ckpt['model'] (spec model-xlsr.md §6), names from the canonical list. */
 function fairseq300m(): SynthTensor[] {
   const used = xlsrParams(XLSR_300M).map((s, index) => {
     const n = s.shape.reduce((a, b) => a * b, 1);
@@ -71,7 +71,7 @@ describe('full-size XLS-R 300M checkpoint', () => {
     }
   });
 
-  it('forward cost of one 4.04 s clip matches model-xlsr.md §7 (≈ 148.8 GFLOP)', () => {
+  it('forward cost of one 4.04 s clip matches spec model-xlsr.md §7 (≈ 148.8 GFLOP)', () => {
     const m = forwardMacs(XLSR_300M, 64_600);
     expect(m.featureEncoder / 1e9).toBeCloseTo(9.905 + 0.105, 2);
     expect(m.transformer / 1e9).toBeCloseTo(62.686, 2);

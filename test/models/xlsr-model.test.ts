@@ -5,7 +5,8 @@ import fc from 'fast-check';
 import { backward, getEngine, initEngine, noGrad, randn, requiresGrad, tensor, tidy, type Tensor } from '../../engine/node.ts';
 import { mul, sum } from '../../kernels/index.ts';
 import { rngHash, rngUniform } from '../../kernels/rng.ts';
-import { countParams, XLSR_TINY, xlsrParams } from '../../models/io/names.ts';
+import { countParams } from '../../models/param-spec.ts';
+import { XLSR_TINY, xlsrParams } from '../../models/xlsr/config.ts';
 import {
   blockLengths,
   frameCount,
@@ -26,7 +27,7 @@ beforeAll(async () => {
 
 const STANDARD = XLSR_PRESETS['xlsr-300m'].convLayers;
 
-describe('frame geometry (model-xlsr.md §2)', () => {
+describe('frame geometry (spec model-xlsr.md §2)', () => {
   it('T = ⌊(L − 400)/320⌋ + 1 for every L ≥ 400, 0 below', () => {
     expect(receptiveField(STANDARD)).toBe(400);
     fc.assert(
@@ -47,7 +48,7 @@ describe('frame geometry (model-xlsr.md §2)', () => {
 });
 
 describe('presets', () => {
-  it('xlsr-300m / xlsr-1b / xlsr-2b / tiny: sizes of model-xlsr.md §1, §9 and backbone parameter counts', () => {
+  it('xlsr-300m / xlsr-1b / xlsr-2b / tiny: sizes of spec model-xlsr.md §1, §9 and backbone parameter counts', () => {
     const shape = (c: XlsrConfig) => [c.layers, c.dModel, c.ffnDim, c.heads, c.posConvKernel, c.posConvGroups, c.convLayers[0][0]];
     expect(Object.keys(XLSR_PRESETS)).toEqual(['xlsr-300m', 'xlsr-1b', 'xlsr-2b', 'tiny']);
     expect(shape(xlsrPreset('xlsr-300m'))).toEqual([24, 1024, 4096, 16, 128, 16, 512]);
@@ -135,7 +136,7 @@ describe('XLS-R model (tiny, random weights)', () => {
     for (const [b, n] of [[0, 1000], [1, 600]]) {
       const x = Array.from(raw.subarray(b * 1000, b * 1000 + n));
       const mean = x.reduce((a, c) => a + c, 0) / n;
-      const vr = x.reduce((a, c) => a + (c - mean) ** 2, 0) / n; // biased, eps 1e-5 (model-xlsr.md §1.2)
+      const vr = x.reduce((a, c) => a + (c - mean) ** 2, 0) / n; // biased, eps 1e-5 (spec model-xlsr.md §1.2)
       const want = x.map((c) => (c - mean) / Math.sqrt(vr + 1e-5));
       expect(relErr(y.subarray(b * 1000, b * 1000 + n), want)).toBeLessThan(1e-5);
     }

@@ -1,5 +1,5 @@
 // Parity with an independent PyTorch implementation (torchaudio wav2vec2_model, layer-norm extractor, pre-LN,
-// tiny config of model-xlsr.md §9, random weights, float64): features, every layer output and the final x within
+// tiny config of spec model-xlsr.md §9, random weights, float64): features, every layer output and the final x within
 // 1e-4 relative; gradients of sum(x·R) w.r.t. the input and every parameter within 1e-3; odd T; padded batch.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backward, initEngine, noGrad, requiresGrad, tensor, tidy, type Tensor } from '../../engine/node.ts';

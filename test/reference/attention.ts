@@ -205,7 +205,7 @@ function localProblem(q: Nd, k: Nd, v: Nd, o: LocalRefOptions): Problem {
   };
 }
 
-/** Local-window attention per model-nes2net-la.md §11; dropout words (b·H + h, n, j). */
+/** Local-window attention per spec model-nes2net-la.md §11; dropout words (b·H + h, n, j). */
 export function localAttentionRef(q: Nd, k: Nd, v: Nd, o: LocalRefOptions): AttentionResult {
   return forward(localProblem(q, k, v, o), q, k, v, o.dropout);
 }

@@ -94,7 +94,7 @@ export function weightNormRef(g: Nd, v: Nd, dim: number): { w: Nd; norms: Float6
   return { w: { shape: [...v.shape], data: w }, norms };
 }
 
-/** dg_k = ⟨G_k, u_k⟩ and dv_k = (g_k/n_k)(G_k − u_k·dg_k), u = v/n (model-xlsr.md §5). */
+/** dg_k = ⟨G_k, u_k⟩ and dv_k = (g_k/n_k)(G_k − u_k·dg_k), u = v/n (spec model-xlsr.md §5). */
 export function weightNormGradRef(g: Nd, v: Nd, gradW: Nd, dim: number): { dg: Nd; dv: Nd } {
   const { norms } = weightNormRef(g, v, dim);
   const at = dimIndex(v.shape, dim);

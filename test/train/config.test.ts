@@ -6,7 +6,7 @@ import { ConfigError, defaultConfig, learningRate, mergeConfig, parseSet, valida
 const withLists = (task: 'detect' | 'trace') => mergeConfig(defaultConfig(task), { data: { train: 't.txt', dev: 'd.txt' } }, 'test');
 
 describe('train config', () => {
-  it('defaults are the MultiAPI-Spoof recipes (recipe-and-metrics.md §1–2)', () => {
+  it('defaults are the MultiAPI-Spoof recipes (spec recipe-and-metrics.md §1–2)', () => {
     const d = defaultConfig('detect');
     expect(d).toMatchObject({ batch: 48, crop: 64600, seed: 1234, classWeights: [0.1, 0.9], patience: 10, freeze: 'none' });
     expect(d.optimizer).toMatchObject({ kind: 'adam', lr: 5e-6, weightDecay: 1e-4, betas: [0.9, 0.999], eps: 1e-8 });

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { bufferSource, classify, encodeSafetensors, META_CONFIG, stripModulePrefix, NES2NET_LA, XLSR_TINY, type ModelConfig, type Tensor as IoTensor } from '../../models/io/index.ts';
+import { bufferSource, classify, encodeSafetensors, META_CONFIG, stripModulePrefix, NES2NET_LA, XLSR_TINY, type ModelConfig, type HostTensor } from '../../models/io/index.ts';
 import { modelTensors } from '../../models/named.ts';
 import { buildModel } from '../../train/build-model.ts';
 import { defaultConfig, mergeConfig, validateConfig, type TrainConfig } from '../../train/config.ts';
@@ -55,7 +55,7 @@ function hashValues(n: number, key: number, offset: number, scale: number): Floa
 
 /** The starting weights as a spoofscan safetensors file whose config turns every dropout off. */
 function initialCheckpoint(): Uint8Array {
-  const tensors: IoTensor[] = golden.init.map((s) => ({
+  const tensors: HostTensor[] = golden.init.map((s) => ({
     name: canonicalOf(s.name),
     dtype: 'F32' as const,
     shape: s.shape,
@@ -71,7 +71,7 @@ function initialCheckpoint(): Uint8Array {
 }
 
 /** Runs the golden through Trainer; returns the logged step losses and the final tensors by canonical name. */
-async function trainGolden(): Promise<{ steps: StepRecord[]; final: Map<string, IoTensor>; why: string }> {
+async function trainGolden(): Promise<{ steps: StepRecord[]; final: Map<string, HostTensor>; why: string }> {
   const { steps: S, batch: B, length: L, lr, betas, eps, weight_decay, class_weights } = golden.config;
   const config: TrainConfig = validateConfig(
     mergeConfig(defaultConfig('detect'), {

@@ -1,4 +1,4 @@
-// Crop and pad to the model's input length (data.md §2; L = 64,600 samples ≈ 4.04 s at 16 kHz).
+// Crop and pad to the model's input length (spec data.md §2; L = 64,600 samples ≈ 4.04 s at 16 kHz).
 //
 //   repeat-first   longer: first L samples;            shorter: tile ⌊L/len⌋ copies + first (L mod len)
 //   repeat-random  longer: window at uniform offset;   shorter: same tiling

@@ -1,6 +1,6 @@
 // Audio decoding shared by Node and the browser: WAV by our own parser (wav.ts), FLAC and MP3 by the
 // wasm decoders of the @wasm-audio-decoders family (loaded on first use), then mono mix-down and
-// resampling to 16 kHz (data.md §1). No amplitude normalisation, DC removal or pre-emphasis.
+// resampling to 16 kHz (spec data.md §1). No amplitude normalisation, DC removal or pre-emphasis.
 
 import { AudioError } from './errors.ts';
 import { checkAudioHeader, checkSamples, MAX_DECODED_SAMPLES, type AudioLimits } from './limits.ts';
@@ -269,7 +269,7 @@ async function decodeUnchecked(bytes: Uint8Array, file: string | undefined, limi
     if (!r.samplesDecoded || !r.channelData.length) throw new AudioError('empty audio (FLAC stream decoded to no samples)', file);
     if (expected > r.samplesDecoded)
       throw new AudioError(`truncated FLAC: STREAMINFO says ${expected} samples, decoded ${r.samplesDecoded}`, file);
-    // The wasm decoder scales by 2^(b−1) − 1; data.md §1 (and soundfile/librosa) use 2^(b−1).
+    // The wasm decoder scales by 2^(b−1) − 1; spec data.md §1 (and soundfile/librosa) use 2^(b−1).
     // Its output is exact enough (≤ 24 bits) to recover the integers and rescale.
     const bits = r.bitDepth;
     const chans = r.channelData.map((c) => rescaleFlac(c.subarray(0, r.samplesDecoded), bits));
@@ -316,7 +316,7 @@ async function decodeUnchecked(bytes: Uint8Array, file: string | undefined, limi
   throw new AudioError('unrecognised audio format (supported: WAV, FLAC, MP3)', file);
 }
 
-/** Averages channels to mono (data.md §1). A mono input is returned as is. */
+/** Averages channels to mono (spec data.md §1). A mono input is returned as is. */
 export function mixToMono(channels: Float32Array[]): Float32Array {
   if (channels.length === 1) return channels[0];
   const n = channels[0].length;

@@ -1,4 +1,4 @@
-// Protocol and metadata readers (data.md §3): the one protocol parser, used by training/`spoofscan audio`
+// Protocol and metadata readers (spec data.md §3): the one protocol parser, used by training/`spoofscan audio`
 // and (through train/metrics/protocol-labels.ts, with paths as written) by `spoofscan eval`/`calibrate`.
 // Every reader turns text into canonical records {path, label, group?, speaker?, codec?, subset?}; all
 // problems in a file (malformed lines, unknown labels, duplicate paths) are collected and thrown together

@@ -1,5 +1,5 @@
 // RawBoost data augmentation (Tak et al., ICASSP 2022), algorithms 0–8 as in TakHemlata/SSL_Anti-spoofing
-// `RawBoost.py` + `data_utils_SSL.py` (data.md §4), with the reference default parameters. The reference
+// `RawBoost.py` + `data_utils_SSL.py` (spec data.md §4), with the reference default parameters. The reference
 // draws from numpy's global RNG; here every draw comes from a seeded per-item Rng, so an item's
 // augmentation is a pure function of (seed, epoch, index).
 
@@ -205,7 +205,7 @@ export function ssi(x: Float64Array, rng: Rng, p: RawBoostParams = RAWBOOST_DEFA
 }
 
 /**
- * Applies RawBoost algorithm `algo` (0–8, table in data.md §4) to one utterance. Output length =
+ * Applies RawBoost algorithm `algo` (0–8, table in spec data.md §4) to one utterance. Output length =
  * input length. Deterministic given the rng state.
  */
 export function rawboost(

@@ -1,5 +1,5 @@
 // Band-limited resampling: the torchaudio `sinc_interp_hann` polyphase windowed-sinc definition
-// (data.md §1), so goldens can come from torchaudio.functional.resample. `sinc_interp_kaiser`
+// (spec data.md §1), so goldens can come from torchaudio.functional.resample. `sinc_interp_kaiser`
 // (torchaudio's other window, β = 14.769656459379492) is available as an option. Never linear.
 //
 //   g = gcd(orig, new); o = orig/g; n = new/g
@@ -25,7 +25,7 @@ export const TARGET_RATE = 16000;
 const MAX_RATE = 768_000;
 const KAISER_BETA = 14.769656459379492;
 
-/** The name to record with results (data.md §1: "record the resampler name"). */
+/** The name to record with results (spec data.md §1: "record the resampler name"). */
 export function resamplerName(opts: ResampleOptions = {}): string {
   const w = opts.window ?? 'hann';
   const lpw = opts.lowpassFilterWidth ?? 6;

@@ -3,7 +3,7 @@
 // Reads PCM 8 (unsigned) / 16 / 24 / 32-bit, IEEE float 32 / 64, G.711 A-law / µ-law, and
 // WAVE_FORMAT_EXTENSIBLE with those sub-formats, any channel count, RIFF and RF64 containers.
 // Unknown chunks are skipped, odd-sized chunks honour their pad byte; a data size of 0xFFFFFFFF (streamed
-// output) means "to the end of the file". Integer scaling (data.md §1):
+// output) means "to the end of the file". Integer scaling (spec data.md §1):
 // s16 / 32768, s24 / 2^23, s32 / 2^31, u8 (x − 128) / 128; floats as stored. Every malformed input
 // gives an AudioError naming the problem, never another exception (fuzzed in test/data/wav.test.ts).
 

@@ -1,5 +1,5 @@
 // Protocol labels for `spoofscan eval`/`calibrate`: label + attack/group (+ subset) per trial. A thin
-// adapter over the one protocol parser, ../data/protocols.ts (formats of ../shared/docs/data.md §3): it
+// adapter over the one protocol parser, ../data/protocols.ts (formats of spec data.md §3): it
 // reads ids as written (no audio paths resolved, no files checked), names the formats as `eval` reports
 // them, and summarises problems with counts and the first few offending lines. Pure TypeScript.
 //
