@@ -3,7 +3,7 @@
 
 import { availableParallelism, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
-import { UserError } from '../cli/errors.ts';
+import { UserError } from '../common/errors.ts';
 import { mulberry32 } from '../engine/random.ts';
 import {
   detectionBreakdown,

@@ -7,7 +7,7 @@ import { buildModel } from '../train/build-model.ts';
 import { defaultConfig, mergeConfig } from '../train/config.ts';
 import { DataLoader } from '../train/data/loader.ts';
 import { Trainer, type RunStore } from '../train/trainer.ts';
-import { UserError } from '../cli/errors.ts';
+import { UserError } from '../common/errors.ts';
 import { COMMON_OPTIONS, finishEnvironment, fmt, formatTable, openBenchEngine, saveRecord } from './lib/harness.ts';
 
 export const summary = 'training steps (forward, backward, Adam) of the tiny and full detector presets: clips/s and peak memory';

@@ -9,7 +9,7 @@ import { backward, keep, noGrad, tensor, tidy, type Tensor } from '../engine/ind
 import { concat, crossEntropy } from '../kernels/index.ts';
 import type { Detector } from '../models/detector.ts';
 import type { ModelInfo } from '../models/model-info.ts';
-import { Adam } from '../train/optim.ts';
+import { Adam } from '../nn/optim.ts';
 import { cropPad, CROP_LENGTH } from '../train/data/crop.ts';
 
 /** Detector classes: 0 = spoof, 1 = bona fide (score = logit 1). */

@@ -36,7 +36,7 @@ export interface Layer {
 export const LAYERS: readonly Layer[] = [
   { name: 'engine', paths: ['engine/'], mayImport: [], owns: 'device, tensors, buffer pool, scopes, autograd tape' },
   { name: 'kernels', paths: ['kernels/'], mayImport: ['engine'], owns: 'WGSL ops with their gradients, optimizer kernels, self-check' },
-  { name: 'nn', paths: ['nn/'], mayImport: ['engine', 'kernels'], owns: 'modules and layers (reserved for issue 11)' },
+  { name: 'nn', paths: ['nn/'], mayImport: ['engine', 'kernels'], owns: 'optimizers over named parameters (Adam, AdamW, SGD, clipping); modules and layers to come (issue 11)' },
   { name: 'models', paths: ['models/'], mayImport: ['engine', 'kernels', 'nn'], owns: 'XLS-R, Nes2Net, tracers, detector, weight I/O (models/io/)' },
   { name: 'data', paths: ['train/data/', 'train/metrics/'], mayImport: ['engine'], owns: 'audio decoding, crops and windows, protocols, loaders, metrics' },
   {
@@ -49,13 +49,14 @@ export const LAYERS: readonly Layer[] = [
     name: 'train',
     paths: ['train/'],
     mayImport: ['engine', 'kernels', 'nn', 'models', 'data', 'inference'],
-    owns: 'training loop, optimizers, evaluation, reports',
+    owns: 'training loop, run directory, evaluation, reports, the demo',
   },
   { name: 'common', paths: ['common/'], mayImport: [], owns: 'helpers shared by the front ends: user errors and exit codes, progress bar' },
   {
     name: 'cli',
     paths: ['cli/'],
-    mayImport: ['engine', 'kernels', 'nn', 'models', 'data', 'inference', 'train', 'common'],
+    // web: `spoofscan serve` runs the page's build-and-serve tooling (web/serve-lib.mjs).
+    mayImport: ['engine', 'kernels', 'nn', 'models', 'data', 'inference', 'train', 'common', 'web'],
     owns: 'the spoofscan command line',
   },
   {
@@ -84,6 +85,7 @@ export const NODE_PLACES: readonly string[] = [
   'web/build.mjs', // builds the browser bundle (esbuild)
   'web/serve.mjs', // serves the page for manual runs
   'web/static-server.mjs', // the HTTP server the browser tests use
+  'web/serve-lib.mjs', // builds and serves the page (spoofscan serve, web/serve.mjs)
   'vitest.config.ts',
 ];
 

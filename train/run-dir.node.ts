@@ -20,7 +20,7 @@ import { fileSource } from '../models/io/file-source.node.ts';
 import type { HostTensor } from '../models/io/dtypes.ts';
 import { openSafetensors } from '../models/io/safetensors.ts';
 import { writeSafetensorsFile } from '../models/io/safetensors-write.node.ts';
-import type { OptimizerState } from './optim.ts';
+import type { OptimizerState } from '../nn/optim.ts';
 import type { LogRecord, LoopState, RunStore, Snapshot } from './trainer.ts';
 
 const TMP = '.tmp-';

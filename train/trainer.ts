@@ -19,7 +19,7 @@ import { learningRate, type TrainConfig } from './config.ts';
 import type { DataLoader } from './data/loader.ts';
 import type { TrialRecord } from './data/protocols.ts';
 import { detectionResult, scoreList, tracingResult, type DetectionResult, type ScoredTrial, type TracingResult } from './evaluate.ts';
-import { Adam, AdamW, type OptimizerState } from './optim.ts';
+import { Adam, AdamW, type OptimizerState } from '../nn/optim.ts';
 
 export interface StepRecord {
   type: 'step';

@@ -9,7 +9,7 @@ import { conv1d } from '../kernels/conv1d.ts';
 import { weightNorm } from '../kernels/weight-norm.ts';
 import { attention } from '../kernels/attention.ts';
 import { localWindowAttention, type LocalAttentionOptions } from '../kernels/local-attention.ts';
-import { Adam, AdamW, SGD, type Params } from '../train/optim.ts';
+import { Adam, AdamW, SGD, type Params } from '../nn/optim.ts';
 import { gradCases, type SmokeCases } from './smoke-cases.ts';
 
 type Cases = SmokeCases;

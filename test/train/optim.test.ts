@@ -3,7 +3,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { keep, requiresGrad, tensor, type Tensor } from '../../engine/node.ts';
-import { Adam, AdamW, SGD, clipGradNorm } from '../../train/optim.ts';
+import { Adam, AdamW, SGD, clipGradNorm } from '../../nn/optim.ts';
 import { expectClose } from '../helpers/close.ts';
 import { useEngine } from '../helpers/engine.ts';
 import { runs, seed } from '../helpers/arbitraries.ts';
