@@ -1,7 +1,7 @@
 // spoofscan train end to end on lists cut from data/mini: bad input is refused before training starts (naming the
 // file and line); a short run learns (loss falls, dev EER beats chance) and writes everything `score`, `report` and
 // the page read; a NaN stops the run keeping the last saved state; tracing learns beyond chance.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { run as score } from '../../cli/commands/score.ts';
@@ -92,6 +92,39 @@ describe('spoofscan train', () => {
     await expect(runTrain([...base, '--epochs', '2', '--out', out])).rejects.toThrow(/already holds a training run; continue it with --resume/);
     expect((await quiet(() => runTrain(['--resume', out]))).code).toBe(0);
     expect(readLog(out)).toHaveLength(log.length);
+  });
+
+  it('fine-tunes from a checkpoint: frozen front-end unchanged, accumulation, clipping, warm-up + cosine, keep-N', async () => {
+    const init = join(dir, 'detect', 'best.safetensors');
+    const out = join(dir, 'finetune');
+    const args = ['--init', init, '--set', 'freeze=all', '--accumulate', '2', '--set', 'clipGradNorm=0.5', '--set', 'keep=1', '--set', 'schedule.kind=cosine', '--set', 'schedule.warmupSteps=1'];
+    const r = await quiet(() => runTrain([...base, ...args, '--epochs', '2', '--out', out]));
+    expect(r.code, r.err).toBe(0);
+    const steps = readLog(out).filter((x): x is StepRecord => x.type === 'step');
+    expect(steps).toHaveLength(6); // 6 micro-batches per epoch, 2 per step, 2 epochs
+    expect(steps[0].lr).toBeCloseTo(1e-3); // warm-up of one step reaches the base rate, then cosine decays
+    expect(steps[5].lr).toBeLessThan(steps[1].lr);
+    const read = async (f: string) => {
+      const src = await fileSource(f);
+      try {
+        const st = await openSafetensors(src);
+        return new Map(await Promise.all(st.entries.map(async (e) => [e.name, (await st.read(e)).data as Float32Array] as const)));
+      } finally {
+        await src.close();
+      }
+    };
+    const [before, after] = [await read(init), await read(join(out, 'last.safetensors'))];
+    let frontEndMoved = 0;
+    let headMoved = 0;
+    for (const [name, v] of after) {
+      if (!(v instanceof Float32Array)) continue;
+      const changed = v.some((x, i) => x !== (before.get(name) as Float32Array)[i]);
+      if (name.startsWith('xlsr.')) frontEndMoved += Number(changed);
+      else if (!/running_|num_batches/.test(name)) headMoved += Number(changed);
+    }
+    expect(frontEndMoved).toBe(0);
+    expect(headMoved).toBeGreaterThan(10);
+    expect(readdirSync(join(out, 'epochs'))).toEqual(['epoch-2.safetensors']);
   });
 
   it('a NaN stops the run naming the step and the files, and keeps the last saved state', async () => {
