@@ -4,27 +4,12 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { main } from '../../cli/main.ts';
+import { cli } from '../helpers/cli.ts';
 import { PRETRAINED } from '../../cli/pretrained.ts';
 import { useEngine } from '../helpers/engine.ts';
 import { MINI, tempDir, writeList } from '../train/mini-lists.ts';
 
 useEngine();
-
-async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const o = console.log;
-  const e = console.error;
-  console.log = (...a: unknown[]) => void out.push(a.join(' '));
-  console.error = (...a: unknown[]) => void err.push(a.join(' '));
-  try {
-    return { code: await main(args), out: out.join('\n'), err: err.join('\n') };
-  } finally {
-    console.log = o;
-    console.error = e;
-  }
-}
 
 describe('the bundled demo models', () => {
   const dir = tempDir('pretrained');

@@ -5,7 +5,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { main } from '../../cli/main.ts';
+import { cli } from '../helpers/cli.ts';
 import { detectionMetrics } from '../../train/metrics/detection.ts';
 import { useEngine } from '../helpers/engine.ts';
 import { MINI, subset, tempDir, writeList } from '../train/mini-lists.ts';
@@ -13,21 +13,6 @@ import { MINI, subset, tempDir, writeList } from '../train/mini-lists.ts';
 useEngine();
 
 const DETECTOR = fileURLToPath(new URL('../fixtures/nes2net/detector-ddp.pth', import.meta.url));
-
-async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const o = console.log;
-  const e = console.error;
-  console.log = (...a: unknown[]) => void out.push(a.join(' '));
-  console.error = (...a: unknown[]) => void err.push(a.join(' '));
-  try {
-    return { code: await main(args), out: out.join('\n'), err: err.join('\n') };
-  } finally {
-    console.log = o;
-    console.error = e;
-  }
-}
 
 describe('score → eval → calibrate', () => {
   const dir = tempDir('score-eval');
