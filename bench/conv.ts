@@ -228,7 +228,7 @@ export async function run(argv: string[]): Promise<number> {
   const cases = xlsrCases(samples).filter((c) => wanted.includes(c.name));
   const timing = timingFrom('conv', values, ONE_RUN_TIMING, SHORT_TIMING);
   const { engine, env } = await openBenchEngine('conv', values.adapter);
-  const tile = conv1dTile();
+  const tile = conv1dTile(engine);
   console.log(`adapter: ${env.adapterDescription}`);
   console.log(`conv tile here: ${tile.tn} positions × ≤16 channels per invocation, workgroup ${tile.wx}×${tile.wy}; ${env.webgpuPackage}, node ${env.node}, ${env.cpuCount}× ${env.cpu}, load ${fmt(env.loadAverage.start)}`);
   const jobs = cases.flatMap((c) => modes.map((m) => [c, m as Mode] as const));

@@ -224,7 +224,7 @@ export async function run(argv: string[]): Promise<number> {
   const timing = timingFrom('matmul', values, QUICK_TIMING, DEFAULT_TIMING);
   const { engine, env } = await openBenchEngine('matmul', values.adapter);
   console.log(`adapter: ${env.adapterDescription}`);
-  console.log(`default variant here: ${defaultVariant()}; ${env.webgpuPackage}, node ${env.node}, ${env.cpuCount}× ${env.cpu}, load ${fmt(env.loadAverage.start)}`);
+  console.log(`default variant here: ${defaultVariant(engine)}; ${env.webgpuPackage}, node ${env.node}, ${env.cpuCount}× ${env.cpu}, load ${fmt(env.loadAverage.start)}`);
   const progress = new Progress('bench matmul', cases.length, 'cases');
   const results: CaseResult[] = [];
   for (const c of cases) {

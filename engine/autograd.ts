@@ -119,7 +119,8 @@ export function backward(loss: Tensor, grad?: Tensor, options: BackwardOptions =
   gradEnabled = false;
   const nodes = reachableNodes([loss]);
   try {
-    const seed = grad ?? ones(loss.shape);
+    // The seed lives on the loss's engine, so the whole backward runs where the graph ran.
+    const seed = grad ?? ones(loss.shape, 'f32', loss.storageFor('backward').engine);
     const pending = new Map<number, Tensor>();
     const give = (t: Tensor, g: Tensor, owned: boolean) => {
       if (!t.requiresGrad) {

@@ -2,12 +2,13 @@
 // engine/device.node.ts (`initEngine` in engine/node.ts re-exports it). The ops are in kernels/index.ts
 // (the engine imports nothing above it); a program imports both.
 import { openBrowserDevice, type OpenedDevice } from './device.ts';
-import { Engine, getEngine, hasEngine, setEngine } from './runtime.ts';
+import { Engine, getEngine, hasEngine, setEngine, type EngineOptions } from './runtime.ts';
 import { tidy as tidyRaw, keep } from './scope.ts';
 import { isTensor } from './tensor.ts';
 
-export { Engine, GpuError, getEngine, hasEngine, setEngine } from './runtime.ts';
-export { Tensor, tensor, scalar, full, zeros, ones, isTensor, type DType, type TypedData } from './tensor.ts';
+export { Engine, GpuError, getEngine, hasEngine, setEngine, type EngineOptions } from './runtime.ts';
+export { Tensor, tensor, scalar, full, zeros, ones, isTensor, engineOf, type DType, type TypedData } from './tensor.ts';
+export * from './kernel-options.ts';
 export { backward, noGrad, requiresGrad, releaseGraph, isGradEnabled } from './autograd.ts';
 export { Rng } from './random.ts';
 export { describeAdapter, type AdapterSummary } from './device.ts';
@@ -20,9 +21,9 @@ export function tidy<T>(fn: () => T): T {
 }
 
 /** Makes `opened` the current engine (replacing and destroying any previous one). */
-export function useDevice(opened: OpenedDevice): Engine {
+export function useDevice(opened: OpenedDevice, opts: EngineOptions = {}): Engine {
   if (hasEngine()) getEngine().destroy();
-  const e = new Engine(opened);
+  const e = new Engine(opened, opts);
   setEngine(e);
   return e;
 }

@@ -4,7 +4,8 @@
 // dropped, with a warning, for the next one.
 import { adapterChoiceFromEnv, adapterOrder, adapterReason, mayHaveVulkanDriver, noAdapterError, openNodeAdapter, type AdapterChoice } from './device.node.ts';
 import type { AdapterKind, OpenedDevice } from './device.ts';
-import { setEngine, useDevice, type Engine } from './index.ts';
+import { Engine, setEngine, useDevice, type EngineOptions } from './index.ts';
+import { kernelOptionsFromEnv } from './kernel-options.ts';
 import { describeSelfCheck, registeredSelfCheck, type SelfCheckResult } from './self-check.ts';
 
 export * from './index.ts';
@@ -66,7 +67,7 @@ export async function initEngine(choice: AdapterChoice = adapterChoiceFromEnv(),
       }
     }
     kind = opened.adapter.kind;
-    engine = useDevice(opened);
+    engine = useDevice(opened, engineOptionsFromEnv());
     result = check ? await check() : null;
     if (!result || result.ok || choice !== 'auto') break;
     const line = `${kind}: self-check ${describeSelfCheck(result)}`;
@@ -89,10 +90,25 @@ export async function initEngine(choice: AdapterChoice = adapterChoiceFromEnv(),
     tried,
     selfCheck: result,
   };
-  engine.debug = process.env.SPOOFSCAN_DEBUG === '1';
   if (!announced && !opts.quiet && process.env.SPOOFSCAN_QUIET !== '1') {
     announced = true;
     process.stderr.write(`spoofscan: WebGPU adapter ${engine.describe()}\n`);
   }
   return engine;
+}
+
+/** SPOOFSCAN_DEBUG and the kernel choices (SPOOFSCAN_MATMUL, _CONV, _ATTENTION) as engine options. */
+export function engineOptionsFromEnv(): EngineOptions {
+  return { kernelOptions: kernelOptionsFromEnv(process.env), debug: process.env.SPOOFSCAN_DEBUG === '1' };
+}
+
+/**
+ * Opens one more engine on an adapter of `kind`, next to the current one, without making it current and
+ * without a self-check: its tensors are created with `tensor(…, engine)` and every op on them runs there.
+ * Options default to the environment's (engineOptionsFromEnv). Destroy it with engine.destroy().
+ */
+export async function openEngine(kind: AdapterKind, opts: EngineOptions = engineOptionsFromEnv()): Promise<Engine> {
+  const opened: OpenedDevice | null = await openNodeAdapter(kind);
+  if (!opened) throw noAdapterError([kind]);
+  return new Engine(opened, opts);
 }

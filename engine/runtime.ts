@@ -2,6 +2,7 @@
 // encoder. Ops record dispatches into one compute pass; the batch is submitted every
 // `maxDispatchesPerSubmit` dispatches and before any readback.
 import { describeAdapter, type AdapterSummary, type OpenedDevice } from './device.ts';
+import type { KernelOptions } from './kernel-options.ts';
 import { BufferPool, type PoolStats } from './pool.ts';
 import { adaptWgsl } from './wgsl-compat.ts';
 
@@ -37,16 +38,33 @@ export class GpuError extends Error {
   }
 }
 
+export interface EngineOptions {
+  /** Kernel choices and tuning for this engine (engine/kernel-options.ts). */
+  kernelOptions?: KernelOptions;
+  debug?: boolean;
+}
+
+let engineCount = 0;
+
 export class Engine {
   readonly device: GPUDevice;
   readonly adapter: AdapterSummary;
   readonly pool: BufferPool;
+  /** Names this engine in errors: adapter kind, a per-process index and the device ("swiftshader#2 (…)"). */
+  readonly label: string;
+  /** Read by kernels/ when it picks a kernel; change with setKernelOptions. */
+  kernelOptions: Readonly<KernelOptions>;
   maxDispatchesPerSubmit = 32;
-  /** With debug on, every dispatch is submitted alone so an error names exactly one op. */
+  /**
+   * With debug on (SPOOFSCAN_DEBUG=1), every dispatch is submitted alone so an error names exactly one op,
+   * and the pipeline cache checks that a key never stands for two different WGSL sources.
+   */
   debug = false;
   readonly stats: EngineStats = { dispatches: 0, submits: 0, pipelinesCompiled: 0, compileMs: 0, readbacks: 0 };
 
   private readonly pipelines = new Map<string, GPUComputePipeline>();
+  /** WGSL per pipeline key, kept only in debug mode. */
+  private readonly sources = new Map<string, string>();
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
   private batchOps: string[] = [];
@@ -57,9 +75,13 @@ export class Engine {
   private lostReason: string | null = null;
   private readonly stagingFree: GPUBuffer[] = [];
 
-  constructor(opened: OpenedDevice) {
+  constructor(opened: OpenedDevice, opts: EngineOptions = {}) {
     this.device = opened.device;
     this.adapter = opened.adapter;
+    const a = opened.adapter;
+    this.label = `${a.kind}#${++engineCount} (${a.device || a.description || a.vendor || 'unknown device'})`;
+    this.kernelOptions = { ...opts.kernelOptions };
+    this.debug = opts.debug ?? false;
     this.pool = new BufferPool(this.device, this.device.limits.maxBufferSize);
     this.uniformArena = this.device.createBuffer({
       size: UNIFORM_SLOT * UNIFORM_CAPACITY,
@@ -80,6 +102,13 @@ export class Engine {
     return describeAdapter(this.adapter);
   }
 
+  /** Merges `patch` into this engine's kernel options (an undefined field returns to the adapter default). */
+  setKernelOptions(patch: Partial<KernelOptions>): void {
+    const next: KernelOptions = { ...this.kernelOptions, ...patch };
+    for (const k of Object.keys(next) as (keyof KernelOptions)[]) if (next[k] === undefined) delete next[k];
+    this.kernelOptions = next;
+  }
+
   hasF16(): boolean {
     return this.device.features.has('shader-f16');
   }
@@ -90,9 +119,18 @@ export class Engine {
 
   private getPipeline(spec: DispatchSpec): GPUComputePipeline {
     let p = this.pipelines.get(spec.key);
-    if (p) return p;
+    if (p && !this.debug) return p;
+    const source = spec.source();
+    if (this.debug) {
+      const seen = this.sources.get(spec.key);
+      if (seen !== undefined && seen !== source) {
+        throw new GpuError(`${spec.op}: pipeline key '${spec.key}' stands for two different WGSL sources (a kernel's key misses a parameter its source depends on)`);
+      }
+      this.sources.set(spec.key, source);
+      if (p) return p;
+    }
     const t0 = performance.now();
-    const code = adaptWgsl(spec.source(), this.adapter);
+    const code = adaptWgsl(source, this.adapter);
     this.device.pushErrorScope('validation');
     const module = this.device.createShaderModule({ code, label: spec.key });
     p = this.device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' }, label: spec.key });

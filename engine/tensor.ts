@@ -129,17 +129,36 @@ export class Tensor {
   }
 }
 
-export function allocate(shape: readonly number[], dtype: DType, op: string): Tensor {
+/** A new tensor's storage on `engine` (ops pass the engine of their inputs, see engineOf). */
+export function allocate(shape: readonly number[], dtype: DType, op: string, engine: Engine): Tensor {
   for (const d of shape) {
     if (!Number.isInteger(d) || d < 0) throw new Error(`${op}: invalid shape ${formatShape(shape)}`);
   }
-  const engine = getEngine();
   const bytes = Math.max(4, sizeOf(shape) * BYTES[dtype]);
   const buffer = engine.pool.acquire(bytes, op);
   return new Tensor(shape, dtype, new Storage(engine, buffer, bytes));
 }
 
-function checkedData(values: ArrayLike<number>, shape: readonly number[], dtype: DType): ArrayBufferView {
+/**
+ * The engine that owns `tensors` (the current engine when there are none). Tensors of two engines cannot
+ * meet in one op: their buffers belong to different devices, so this throws naming the op and both engines.
+ */
+export function engineOf(op: string, tensors: readonly Tensor[]): Engine {
+  if (tensors.length === 0) return getEngine();
+  const first = tensors[0];
+  const engine = first.storageFor(op).engine;
+  for (const t of tensors) {
+    const e = t.storageFor(op).engine;
+    if (e !== engine) {
+      throw new Error(
+        `${op}: tensors of two engines in one op: ${first.describe()} is on ${engine.label}, ${t.describe()} is on ${e.label} (read one back and upload it with tensor(…, engine) to move it)`,
+      );
+    }
+  }
+  return engine;
+}
+
+function checkedData(values: ArrayLike<number>, shape: readonly number[], dtype: DType, engine: Engine): ArrayBufferView {
   const n = sizeOf(shape);
   if (values.length !== n) throw new Error(`tensor(): ${values.length} values given for shape ${formatShape(shape)} (${n} elements)`);
   switch (dtype) {
@@ -150,21 +169,21 @@ function checkedData(values: ArrayLike<number>, shape: readonly number[], dtype:
     case 'u32':
       return values instanceof Uint32Array ? values : Uint32Array.from(values);
     case 'f16':
-      if (!getEngine().hasF16()) throw new Error(`tensor(): dtype f16 needs the adapter feature 'shader-f16', which ${getEngine().describe()} lacks`);
+      if (!engine.hasF16()) throw new Error(`tensor(): dtype f16 needs the adapter feature 'shader-f16', which ${engine.describe()} lacks`);
       return f32ToF16Bits(values);
   }
 }
 
-/** A tensor from host values (a typed array or number array) of the given shape. */
-export function tensor(values: ArrayLike<number>, shape?: readonly number[], dtype?: DType): Tensor {
+/** A tensor from host values (a typed array or number array) of the given shape, on `engine` (default: the current one). */
+export function tensor(values: ArrayLike<number>, shape?: readonly number[], dtype?: DType, engine: Engine = getEngine()): Tensor {
   const dt: DType = dtype ?? (values instanceof Int32Array ? 'i32' : values instanceof Uint32Array ? 'u32' : 'f32');
   const sh = shape ?? [values.length];
-  const data = checkedData(values, sh, dt);
-  const t = allocate(sh, dt, 'tensor');
+  const data = checkedData(values, sh, dt, engine);
+  const t = allocate(sh, dt, 'tensor', engine);
   if (data.byteLength > 0) {
     // writeBuffer needs a multiple of 4 bytes: pad odd f16 counts.
     const padded = data.byteLength % 4 === 0 ? data : padTo4(data);
-    getEngine().write(t.bufferFor('tensor'), 0, padded);
+    engine.write(t.bufferFor('tensor'), 0, padded);
   }
   return t;
 }
@@ -175,19 +194,19 @@ function padTo4(data: ArrayBufferView): Uint8Array {
   return out;
 }
 
-export function scalar(value: number, dtype: DType = 'f32'): Tensor {
-  return tensor([value], [], dtype);
+export function scalar(value: number, dtype: DType = 'f32', engine: Engine = getEngine()): Tensor {
+  return tensor([value], [], dtype, engine);
 }
 
-export function full(shape: readonly number[], value: number, dtype: DType = 'f32'): Tensor {
+export function full(shape: readonly number[], value: number, dtype: DType = 'f32', engine: Engine = getEngine()): Tensor {
   const n = sizeOf(shape);
   const data = dtype === 'i32' ? new Int32Array(n) : dtype === 'u32' ? new Uint32Array(n) : new Float32Array(n);
   data.fill(value);
-  return tensor(data, shape, dtype);
+  return tensor(data, shape, dtype, engine);
 }
 
-export const zeros = (shape: readonly number[], dtype: DType = 'f32'): Tensor => full(shape, 0, dtype);
-export const ones = (shape: readonly number[], dtype: DType = 'f32'): Tensor => full(shape, 1, dtype);
+export const zeros = (shape: readonly number[], dtype: DType = 'f32', engine: Engine = getEngine()): Tensor => full(shape, 0, dtype, engine);
+export const ones = (shape: readonly number[], dtype: DType = 'f32', engine: Engine = getEngine()): Tensor => full(shape, 1, dtype, engine);
 
 export function isTensor(x: unknown): x is Tensor {
   return x instanceof Tensor;

@@ -2,8 +2,7 @@
 // autograd: assigning into a tensor that a live graph saved would silently change its gradient,
 // so that is refused.
 import { formatShape, shapesEqual } from '../engine/shape.ts';
-import { BYTES, type Tensor } from '../engine/tensor.ts';
-import { getEngine } from '../engine/runtime.ts';
+import { BYTES, engineOf, type Tensor } from '../engine/tensor.ts';
 
 export function assign(dst: Tensor, src: Tensor): void {
   const op = 'assign';
@@ -12,5 +11,5 @@ export function assign(dst: Tensor, src: Tensor): void {
   }
   if (dst.gradFn) throw new Error(`${op}: destination ${dst.describe()} is the output of a recorded op; assign into leaf tensors only`);
   const bytes = Math.ceil((dst.size * BYTES[dst.dtype]) / 4) * 4;
-  if (bytes > 0) getEngine().copy(op, src.bufferFor(op), 0, dst.bufferFor(op), 0, bytes);
+  if (bytes > 0) engineOf(op, [dst, src]).copy(op, src.bufferFor(op), 0, dst.bufferFor(op), 0, bytes);
 }

@@ -1,27 +1,18 @@
 // Pieces shared by the fused full attention (attention.ts) and the local-window attention
 // (local-attention.ts): kernel variant choice, tile sizing, input checks and dropout options.
-import { getEngine } from '../engine/runtime.ts';
+import type { AttentionVariant } from '../engine/kernel-options.ts';
+import type { Engine } from '../engine/runtime.ts';
 import { formatShape } from '../engine/shape.ts';
 import type { Tensor } from '../engine/tensor.ts';
 import { checkSeed, dropoutScale, dropThreshold, RNG_WGSL } from './rng.ts';
 import { requireDType } from './util.ts';
 
-/**
- * 'shared': K/V (or Q/dO) tiles staged in workgroup memory (real GPUs).
- * 'direct': every thread reads its rows from storage (CPU adapters, where barriers are costly
- * and workgroup memory is just more memory).
- */
-export type AttentionVariant = 'shared' | 'direct';
-export const ATTENTION_VARIANTS: readonly AttentionVariant[] = ['shared', 'direct'];
+// The variant names are a per-engine kernel option (engine/kernel-options.ts).
+export { ATTENTION_VARIANTS, type AttentionVariant } from '../engine/kernel-options.ts';
 
-export function attentionVariant(forced?: AttentionVariant): AttentionVariant {
-  if (forced) return forced;
-  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.SPOOFSCAN_ATTENTION;
-  if (env) {
-    if ((ATTENTION_VARIANTS as readonly string[]).includes(env)) return env as AttentionVariant;
-    throw new Error(`SPOOFSCAN_ATTENTION='${env}' is not one of ${ATTENTION_VARIANTS.join(', ')}`);
-  }
-  return getEngine().adapter.isCpu ? 'direct' : 'shared';
+/** `forced`, else the engine's kernel option `attention` (SPOOFSCAN_ATTENTION in Node), else by adapter. */
+export function attentionVariant(engine: Engine, forced?: AttentionVariant): AttentionVariant {
+  return forced ?? engine.kernelOptions.attention ?? (engine.adapter.isCpu ? 'direct' : 'shared');
 }
 
 /** Threads (query or key rows) per workgroup. */
@@ -32,8 +23,8 @@ export const MAX_HEAD_DIM = 512;
 const TILE_BUDGET = 16384;
 
 /** Rows per staged tile so that rows × floatsPerRow × 4 B fits the budget (a power of two, 1..32). */
-export function tileRows(floatsPerRow: number): number {
-  const budget = Math.min(TILE_BUDGET, getEngine().limits.maxComputeWorkgroupStorageSize);
+export function tileRows(engine: Engine, floatsPerRow: number): number {
+  const budget = Math.min(TILE_BUDGET, engine.limits.maxComputeWorkgroupStorageSize);
   let t = 32;
   while (t > 1 && t * floatsPerRow * 4 > budget) t >>= 1;
   return t;
@@ -47,11 +38,6 @@ export function checkHeadDim(op: string, what: string, d: number): void {
 export function check4d(op: string, name: string, t: Tensor): void {
   requireDType(op, t, ['f32'], name);
   if (t.rank !== 4) throw new Error(`${op}: ${name} must be [B, H, N, d], got ${formatShape(t.shape)}`);
-}
-
-export function checkGrid(op: string, groups: [number, number, number]): void {
-  const max = getEngine().limits.maxComputeWorkgroupsPerDimension;
-  if (groups.some((g) => g > max)) throw new Error(`${op}: grid ${groups.join('×')} exceeds maxComputeWorkgroupsPerDimension ${max} (split the batch)`);
 }
 
 export interface DropoutOptions {

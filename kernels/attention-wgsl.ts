@@ -31,10 +31,6 @@ export const ATTN_FIELDS: UField[] = [
   ['lseOff', 'u32'],
 ];
 
-export function cfgKey(c: AttnShaderCfg): string {
-  return `dk${c.dk}:dv${c.dv}:tq${c.tq}:tk${c.tk}:${c.shared ? 's' : 'd'}:m${c.mask}:${c.drop ? 'drop' : 'nodrop'}`;
-}
-
 function decls(c: AttnShaderCfg, inputs: string[], outputs: string[]): string {
   const lines: string[] = [];
   let b = 0;

@@ -1,13 +1,13 @@
 // Fused scaled-dot-product attention with autograd, and multi-head attention built on it.
 // Forward saves O and LSE only; backward recomputes the probabilities (kernels in attention-wgsl.ts).
 import { record } from '../engine/autograd.ts';
-import { getEngine } from '../engine/runtime.ts';
+import type { Engine } from '../engine/runtime.ts';
 import { formatShape } from '../engine/shape.ts';
-import { allocate, type Tensor } from '../engine/tensor.ts';
+import { allocate, engineOf, type Tensor } from '../engine/tensor.ts';
+import { defineKernel } from './define.ts';
 import {
   attentionVariant,
   check4d,
-  checkGrid,
   checkHeadDim,
   defaultScale,
   dropoutPlan,
@@ -17,7 +17,7 @@ import {
   type DropoutOptions,
   type DropoutPlan,
 } from './attention-common.ts';
-import { ATTN_FIELDS, backwardKVSource, backwardQSource, cfgKey, forwardSource, type AttnShaderCfg, type MaskType } from './attention-wgsl.ts';
+import { ATTN_FIELDS, backwardKVSource, backwardQSource, forwardSource, type AttnShaderCfg, type MaskType } from './attention-wgsl.ts';
 import { launch, requireDType, type UValues } from './util.ts';
 import { add } from './elementwise.ts';
 import { matmul } from './matmul.ts';
@@ -66,13 +66,17 @@ function geometry(op: string, q: Tensor, k: Tensor, v: Tensor, mask?: Tensor): G
   return { B, H, N, M, dk, dv };
 }
 
-function shaderCfg(g: Geometry, variant: AttentionVariant, mask: Tensor | undefined, drop: DropoutPlan, floatsPerRow: number): AttnShaderCfg {
+const FORWARD = defineKernel('attn:fwd', forwardSource);
+const BACKWARD_Q = defineKernel('attn:bwdq', backwardQSource);
+const BACKWARD_KV = defineKernel('attn:bwdkv', backwardKVSource);
+
+function shaderCfg(engine: Engine, g: Geometry, variant: AttentionVariant, mask: Tensor | undefined, drop: DropoutPlan, floatsPerRow: number): AttnShaderCfg {
   const shared = variant === 'shared';
   return {
     dk: g.dk,
     dv: g.dv,
     tq: ROWS_PER_GROUP,
-    tk: shared ? tileRows(floatsPerRow) : 16,
+    tk: shared ? tileRows(engine, floatsPerRow) : 16,
     shared,
     mask: (mask?.dtype ?? 'none') as MaskType,
     drop: drop.on,
@@ -93,10 +97,8 @@ function uniforms(g: Geometry, scale: number, drop: DropoutPlan): UValues {
   };
 }
 
-function groups(op: string, rows: number, g: Geometry): [number, number, number] {
-  const wg: [number, number, number] = [Math.ceil(rows / ROWS_PER_GROUP), g.H, g.B];
-  checkGrid(op, wg);
-  return wg;
+function groups(rows: number, g: Geometry): [number, number, number] {
+  return [Math.ceil(rows / ROWS_PER_GROUP), g.H, g.B];
 }
 
 /** The forward kernel's single output: O [B, H, N, d_v] followed by LSE [B, H, N] (a storage-binding budget of 8 per kernel). */
@@ -106,18 +108,18 @@ function forwardPacked(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOptions):
   const g = geometry(op, q, k, v, mask);
   const drop = dropoutPlan(op, opts);
   const scale = defaultScale(g.dk, opts.scale);
-  const packed = allocate([g.B * g.H * g.N * (g.dv + 1)], 'f32', op);
+  const engine = engineOf(op, mask ? [q, k, v, mask] : [q, k, v]);
+  const packed = allocate([g.B * g.H * g.N * (g.dv + 1)], 'f32', op, engine);
   if (g.B * g.H * g.N > 0) {
-    const cfg = shaderCfg(g, attentionVariant(opts.variant), mask, drop, g.dk + g.dv);
+    const cfg = shaderCfg(engine, g, attentionVariant(engine, opts.variant), mask, drop, g.dk + g.dv);
     launch({
       op,
-      key: `attn:fwd:${cfgKey(cfg)}`,
-      source: () => forwardSource(cfg),
+      kernel: FORWARD(cfg),
       inputs: mask ? [q, k, v, mask] : [q, k, v],
       outputs: [packed],
       fields: ATTN_FIELDS,
       values: uniforms(g, scale, drop),
-      workgroups: groups(op, g.N, g),
+      workgroups: groups(g.N, g),
     });
   }
   return { packed, g };
@@ -126,9 +128,10 @@ function forwardPacked(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOptions):
 /** Forward without autograd: O [B, H, N, d_v] and LSE [B, H, N] (log-sum-exp of the logits; −∞ for a row with every key padded). */
 export function attentionForward(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOptions = {}): { out: Tensor; lse: Tensor } {
   const { packed, g } = forwardPacked(q, k, v, opts);
-  const lse = allocate([g.B, g.H, g.N], 'f32', 'attention');
+  const engine = engineOf('attention', [packed]);
+  const lse = allocate([g.B, g.H, g.N], 'f32', 'attention', engine);
   const rows = g.B * g.H * g.N;
-  if (rows > 0) getEngine().copy('attention', packed.bufferFor('attention'), rows * g.dv * 4, lse.bufferFor('attention'), 0, rows * 4);
+  if (rows > 0) engine.copy('attention', packed.bufferFor('attention'), rows * g.dv * 4, lse.bufferFor('attention'), 0, rows * 4);
   const out = packed.view([g.B, g.H, g.N, g.dv]);
   packed.dispose();
   return { out, lse };
@@ -141,36 +144,35 @@ function attentionBackward(q: Tensor, k: Tensor, v: Tensor, packed: Tensor, gout
   const g = geometry(op, q, k, v, mask);
   const drop = dropoutPlan(op, opts);
   const scale = defaultScale(g.dk, opts.scale);
-  const variant = attentionVariant(opts.variant);
-  const dq = allocate(q.shape, 'f32', op);
-  const dk = allocate(k.shape, 'f32', op);
-  const dv = allocate(v.shape, 'f32', op);
-  const stats = allocate([g.B, g.H, g.N, 2], 'f32', op);
-  const values = uniforms(g, scale, drop);
   const m = mask ? [mask] : [];
+  const engine = engineOf(op, [q, k, v, packed, gout, ...m]);
+  const variant = attentionVariant(engine, opts.variant);
+  const dq = allocate(q.shape, 'f32', op, engine);
+  const dk = allocate(k.shape, 'f32', op, engine);
+  const dv = allocate(v.shape, 'f32', op, engine);
+  const stats = allocate([g.B, g.H, g.N, 2], 'f32', op, engine);
+  const values = uniforms(g, scale, drop);
   if (g.B * g.H * g.N > 0) {
-    const cq = shaderCfg(g, variant, mask, drop, g.dk + g.dv);
+    const cq = shaderCfg(engine, g, variant, mask, drop, g.dk + g.dv);
     launch({
       op,
-      key: `attn:bwdq:${cfgKey(cq)}`,
-      source: () => backwardQSource(cq),
+      kernel: BACKWARD_Q(cq),
       inputs: [q, k, v, packed, gout, ...m],
       outputs: [dq, stats],
       fields: ATTN_FIELDS,
       values,
-      workgroups: groups(op, g.N, g),
+      workgroups: groups(g.N, g),
     });
   }
-  const ckv = shaderCfg(g, variant, mask, drop, g.dk + g.dv + 2);
+  const ckv = shaderCfg(engine, g, variant, mask, drop, g.dk + g.dv + 2);
   launch({
     op,
-    key: `attn:bwdkv:${cfgKey(ckv)}`,
-    source: () => backwardKVSource(ckv),
+    kernel: BACKWARD_KV(ckv),
     inputs: [q, k, v, stats, gout, ...m],
     outputs: [dk, dv],
     fields: ATTN_FIELDS,
     values,
-    workgroups: groups(op, g.M, g),
+    workgroups: groups(g.M, g),
   });
   stats.dispose();
   return { dq, dk, dv };

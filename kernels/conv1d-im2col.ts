@@ -3,7 +3,8 @@
 // (batch, group) — the memory cost the implicit kernels avoid — and serves as the comparison in
 // `spoofscan bench conv` and as an independent cross-check in tests.
 import { noGrad, record } from '../engine/autograd.ts';
-import { allocate, type Tensor } from '../engine/tensor.ts';
+import { allocate, engineOf, type Tensor } from '../engine/tensor.ts';
+import { defineKernel } from './define.ts';
 import { add } from './elementwise.ts';
 import { matmulRaw } from './matmul.ts';
 import { sum } from './reduce.ts';
@@ -26,14 +27,9 @@ function values(g: ConvGeometry, n: number): Record<string, number> {
   return { n, Cin: g.Cin, L: g.L, Lout: g.Lout, K: g.K, Cing: g.Cing, stride: g.stride, dil: g.dilation, pad: g.padding };
 }
 
-/** col[b, grp, i·K + k, t] = x[b, grp·Cing + i, t·s + k·d − p] (zero outside the input). */
-export function im2col(g: ConvGeometry, x: Tensor): Tensor {
-  const col = allocate([g.B, g.groups, g.Cing * g.K, g.Lout], 'f32', 'im2col');
-  // The flat index over [B, G, Cing, K, Lout] equals the flat index over [B, Cin, K, Lout].
-  launch({
-    op: 'im2col',
-    key: 'conv1d:im2col',
-    source: () => `${bindings(['X'], ['C'], 'f32', true, FIELDS)}
+const IM2COL = defineKernel(
+  'conv1d:im2col',
+  () => `${bindings(['X'], ['C'], 'f32', true, FIELDS)}
 ${main1d(`  if (idx >= u.n) { return; }
   let t = idx % u.Lout;
   let r = idx / u.Lout;
@@ -43,6 +39,15 @@ ${main1d(`  if (idx >= u.n) { return; }
   var v = 0.0;
   if (pos >= 0 && pos < i32(u.L)) { v = X[bc * u.L + u32(pos)]; }
   C[idx] = v;`)}`,
+);
+
+/** col[b, grp, i·K + k, t] = x[b, grp·Cing + i, t·s + k·d − p] (zero outside the input). */
+export function im2col(g: ConvGeometry, x: Tensor): Tensor {
+  const col = allocate([g.B, g.groups, g.Cing * g.K, g.Lout], 'f32', 'im2col', engineOf('im2col', [x]));
+  // The flat index over [B, G, Cing, K, Lout] equals the flat index over [B, Cin, K, Lout].
+  launch({
+    op: 'im2col',
+    kernel: IM2COL(),
     inputs: [x],
     outputs: [col],
     fields: FIELDS,
@@ -52,13 +57,9 @@ ${main1d(`  if (idx >= u.n) { return; }
   return col;
 }
 
-/** The adjoint of im2col: dx[b, c, u] = Σ over (k, t) with t·s + k·d − p = u of dcol[b, c, k, t]. */
-export function col2im(g: ConvGeometry, dcol: Tensor): Tensor {
-  const dx = allocate([g.B, g.Cin, g.L], 'f32', 'col2im');
-  launch({
-    op: 'col2im',
-    key: 'conv1d:col2im',
-    source: () => `${bindings(['C'], ['DX'], 'f32', true, FIELDS)}
+const COL2IM = defineKernel(
+  'conv1d:col2im',
+  () => `${bindings(['C'], ['DX'], 'f32', true, FIELDS)}
 ${main1d(`  if (idx >= u.n) { return; }
   let pos = idx % u.L;
   let bc = idx / u.L;
@@ -70,6 +71,14 @@ ${main1d(`  if (idx >= u.n) { return; }
     if (t < u.Lout) { acc = acc + C[(bc * u.K + k) * u.Lout + t]; }
   }
   DX[idx] = acc;`)}`,
+);
+
+/** The adjoint of im2col: dx[b, c, u] = Σ over (k, t) with t·s + k·d − p = u of dcol[b, c, k, t]. */
+export function col2im(g: ConvGeometry, dcol: Tensor): Tensor {
+  const dx = allocate([g.B, g.Cin, g.L], 'f32', 'col2im', engineOf('col2im', [dcol]));
+  launch({
+    op: 'col2im',
+    kernel: COL2IM(),
     inputs: [dcol],
     outputs: [dx],
     fields: FIELDS,

@@ -9,8 +9,10 @@
 // there (spec webgpu-notes.md §9.4). The dX kernel handles stride by output phase u mod s, so no
 // multiply-by-zero work is done for the holes of a strided transposed conv.
 import type { AdapterSummary } from '../engine/device.ts';
-import { getEngine } from '../engine/runtime.ts';
-import { allocate, type Tensor } from '../engine/tensor.ts';
+import type { ConvTile } from '../engine/kernel-options.ts';
+import type { Engine } from '../engine/runtime.ts';
+import { allocate, engineOf, type Tensor } from '../engine/tensor.ts';
+import { defineKernel } from './define.ts';
 import { sum } from './reduce.ts';
 import { range } from './matmul-common.ts';
 import { bindings, grid1d, launch, main1d, uAt, type UField } from './util.ts';
@@ -40,12 +42,8 @@ export interface ConvGeometry {
  * invocations, its reduction (kernel taps, or time for dW) is cut into chunks that write partial
  * results, summed by a second pass (deterministic; no float atomics in WGSL).
  */
-export interface ConvTile {
-  tn: number;
-  wx: number;
-  wy: number;
-  splitTarget: number;
-}
+// The tile type is a per-engine kernel option (engine/kernel-options.ts).
+export type { ConvTile } from '../engine/kernel-options.ts';
 
 /**
  * CPU adapters: 16 channels × 8 positions per invocation, like the blocked matmul (32 vec4
@@ -84,17 +82,9 @@ const PACK_FIELDS: UField[] = [
   ['s', 'arr', 4],
 ];
 
-/**
- * dst[c0,c1,c2,c3] = src[c0·s0 + c1·s1 + c2·s2 + (c3 − lo)·s3] for lo ≤ c3 < hi, else 0.
- * One strided gather serves every re-layout conv needs: time padding, channel-last weights
- * zero-padded to the channel tile, and the transposed output gradient.
- */
-export function pack(op: string, src: Tensor, dst: Tensor, dstShape: readonly number[], srcStrides: readonly number[], lo: number, hi: number): void {
-  const n = dst.size;
-  launch({
-    op,
-    key: 'conv1d:pack',
-    source: () => `${bindings(['S'], ['D'], 'f32', true, PACK_FIELDS)}
+const PACK = defineKernel(
+  'conv1d:pack',
+  () => `${bindings(['S'], ['D'], 'f32', true, PACK_FIELDS)}
 ${main1d(`  if (idx >= u.n) { return; }
   let c3 = idx % ${uAt('d', 3)};
   let r2 = idx / ${uAt('d', 3)};
@@ -107,6 +97,18 @@ ${main1d(`  if (idx >= u.n) { return; }
     v = S[c0 * ${uAt('s', 0)} + c1 * ${uAt('s', 1)} + c2 * ${uAt('s', 2)} + (c3 - u.lo) * ${uAt('s', 3)}];
   }
   D[idx] = v;`)}`,
+);
+
+/**
+ * dst[c0,c1,c2,c3] = src[c0·s0 + c1·s1 + c2·s2 + (c3 − lo)·s3] for lo ≤ c3 < hi, else 0.
+ * One strided gather serves every re-layout conv needs: time padding, channel-last weights
+ * zero-padded to the channel tile, and the transposed output gradient.
+ */
+export function pack(op: string, src: Tensor, dst: Tensor, dstShape: readonly number[], srcStrides: readonly number[], lo: number, hi: number): void {
+  const n = dst.size;
+  launch({
+    op,
+    kernel: PACK(),
     inputs: [src],
     outputs: [dst],
     fields: PACK_FIELDS,
@@ -225,15 +227,17 @@ function geomValues(g: ConvGeometry, CP: number, chunk: number, outSize: number,
   };
 }
 
-const tileKey = (tm: number, t: ConvTile): string => `${tm}x${t.tn}w${t.wx}x${t.wy}`;
+/** What the conv sources depend on: the channel tile and the invocation tile (not the split target). */
+type TileShape = Pick<ConvTile, 'tn' | 'wx' | 'wy'> & { tm: number };
+const tileShape = (tm: number, t: ConvTile): TileShape => ({ tm, tn: t.tn, wx: t.wx, wy: t.wy });
 
 /** Invocations of a 2-D tile grid (for the split decision). */
 const invocationsOf = (wg: [number, number, number], t: ConvTile): number => wg[0] * wg[1] * wg[2] * t.wx * t.wy;
 
 // ---------------------------------------------------------------- forward
 
-function forwardSource(tm: number, t: ConvTile, bias: boolean): string {
-  const { tn } = t;
+function forwardSource(t: TileShape, bias: boolean): string {
+  const { tm, tn } = t;
   const inputs: [string, string][] = [
     ['G', 'f32'],
     ['A', 'vec4<f32>'],
@@ -276,15 +280,19 @@ ${storeTile(
 }`;
 }
 
+const FORWARD = defineKernel('conv1d:fwd', (p: TileShape & { bias: boolean }) => forwardSource(p, p.bias));
+const WEIGHT_GRAD = defineKernel('conv1d:dw', (p: TileShape) => weightGradSource(p));
+const INPUT_GRAD = defineKernel('conv1d:dx', (p: TileShape) => inputGradSource(p));
+
 /** y[B, Cout, Lout] from the padded input xp[B, Cin, Lp] and the packed weight wp[G, K, Cing, CP]. */
 export function convForward(g: ConvGeometry, xp: Tensor, wp: Tensor, bias: Tensor | null, tile: ConvTile, tm: number): Tensor {
   const grid: [number, number, number] = [Math.ceil(g.Lout / (tile.tn * tile.wx)), Math.ceil(g.Coutg / (tm * tile.wy)), g.B * g.groups];
-  return splitLaunch('conv1d', [g.B, g.Cout, g.Lout], grid, g.K, tile, (parts, chunk, out) =>
+  const inputs = bias ? [xp, wp, bias] : [xp, wp];
+  return splitLaunch('conv1d', engineOf('conv1d', inputs), [g.B, g.Cout, g.Lout], grid, g.K, tile, (parts, chunk, out) =>
     launch({
       op: 'conv1d',
-      key: `conv1d:fwd:${tileKey(tm, tile)}:${bias ? 'b' : 'nb'}`,
-      source: () => forwardSource(tm, tile, Boolean(bias)),
-      inputs: bias ? [xp, wp, bias] : [xp, wp],
+      kernel: FORWARD({ ...tileShape(tm, tile), bias: Boolean(bias) }),
+      inputs,
       outputs: [out],
       fields: GEOM_FIELDS,
       values: geomValues(g, roundUp(g.Coutg, tm), chunk, g.B * g.Cout * g.Lout),
@@ -298,17 +306,25 @@ export function convForward(g: ConvGeometry, xp: Tensor, wp: Tensor, bias: Tenso
  * when the grid is too small for the adapter (ConvTile.splitTarget); partial outputs are stacked
  * on a leading axis and summed.
  */
-function splitLaunch(op: string, shape: number[], grid: [number, number, number], len: number, tile: ConvTile, go: (parts: number, chunk: number, out: Tensor) => void): Tensor {
-  const maxZ = getEngine().limits.maxComputeWorkgroupsPerDimension;
+function splitLaunch(
+  op: string,
+  engine: Engine,
+  shape: number[],
+  grid: [number, number, number],
+  len: number,
+  tile: ConvTile,
+  go: (parts: number, chunk: number, out: Tensor) => void,
+): Tensor {
+  const maxZ = engine.limits.maxComputeWorkgroupsPerDimension;
   if (grid[2] > maxZ) throw new Error(`${op}: ${grid[2]} workgroups along z (batch × groups, × stride for dX) exceed ${maxZ}; split the batch`);
   const parts = splitCount(tile, invocationsOf(grid, tile), len, maxZ, grid[2]);
   const chunk = Math.ceil(len / parts);
   if (parts === 1) {
-    const out = allocate(shape, 'f32', op);
+    const out = allocate(shape, 'f32', op, engine);
     go(1, chunk, out);
     return out;
   }
-  const partial = allocate([parts, ...shape], 'f32', op);
+  const partial = allocate([parts, ...shape], 'f32', op, engine);
   go(parts, chunk, partial);
   const out = sum(partial, 0);
   partial.dispose();
@@ -317,8 +333,8 @@ function splitLaunch(op: string, shape: number[], grid: [number, number, number]
 
 // ---------------------------------------------------------------- weight gradient
 
-function weightGradSource(tm: number, t: ConvTile): string {
-  const { tn } = t;
+function weightGradSource(t: TileShape): string {
+  const { tm, tn } = t;
   const inputs: [string, string][] = [
     ['G', 'f32'],
     ['A', 'vec4<f32>'],
@@ -366,11 +382,11 @@ ${storeTile(
 export function convWeightGrad(g: ConvGeometry, xp: Tensor, dyt: Tensor, tile: ConvTile, tm: number): Tensor {
   const CK = g.Cing * g.K;
   const grid: [number, number, number] = [Math.ceil(CK / (tile.tn * tile.wx)), Math.ceil(g.Coutg / (tm * tile.wy)), g.groups];
-  return splitLaunch('conv1d.backward', [g.Cout, g.Cing, g.K], grid, g.Lout, tile, (parts, chunk, out) =>
+  const op = 'conv1d.backward';
+  return splitLaunch(op, engineOf(op, [xp, dyt]), [g.Cout, g.Cing, g.K], grid, g.Lout, tile, (parts, chunk, out) =>
     launch({
-      op: 'conv1d.backward',
-      key: `conv1d:dw:${tileKey(tm, tile)}`,
-      source: () => weightGradSource(tm, tile),
+      op,
+      kernel: WEIGHT_GRAD(tileShape(tm, tile)),
       inputs: [xp, dyt],
       outputs: [out],
       fields: GEOM_FIELDS,
@@ -393,8 +409,8 @@ export function inputGradPadding(g: ConvGeometry): { PL: number; PR: number } {
   return { PL, PR: Math.max(0, tMax + 1 - g.Lout) };
 }
 
-function inputGradSource(tm: number, t: ConvTile): string {
-  const { tn } = t;
+function inputGradSource(t: TileShape): string {
+  const { tm, tn } = t;
   const inputs: [string, string][] = [
     ['G', 'f32'],
     ['A', 'vec4<f32>'],
@@ -447,11 +463,11 @@ export function convInputGrad(g: ConvGeometry, dyp: Tensor, wt: Tensor, tile: Co
   const { PL, PR } = inputGradPadding(g);
   const maxM = Math.ceil(g.L / g.stride);
   const grid: [number, number, number] = [Math.ceil(maxM / (tile.tn * tile.wx)), Math.ceil(g.Cing / (tm * tile.wy)), g.B * g.groups * g.stride];
-  return splitLaunch('conv1d.backward', [g.B, g.Cin, g.L], grid, g.K, tile, (parts, chunk, out) =>
+  const op = 'conv1d.backward';
+  return splitLaunch(op, engineOf(op, [dyp, wt]), [g.B, g.Cin, g.L], grid, g.K, tile, (parts, chunk, out) =>
     launch({
-      op: 'conv1d.backward',
-      key: `conv1d:dx:${tileKey(tm, tile)}`,
-      source: () => inputGradSource(tm, tile),
+      op,
+      kernel: INPUT_GRAD(tileShape(tm, tile)),
       inputs: [dyp, wt],
       outputs: [out],
       fields: GEOM_FIELDS,

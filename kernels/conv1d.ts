@@ -5,9 +5,9 @@
 // transposed output gradient), never an im2col matrix. `impl: 'im2col'` runs the explicit
 // im2col + matmul baseline instead (kernels/conv1d-im2col.ts).
 import { record } from '../engine/autograd.ts';
-import { getEngine } from '../engine/runtime.ts';
+import type { Engine } from '../engine/runtime.ts';
 import { formatShape } from '../engine/shape.ts';
-import { allocate, type Tensor } from '../engine/tensor.ts';
+import { allocate, engineOf, type Tensor } from '../engine/tensor.ts';
 import { sum } from './reduce.ts';
 import { requireDType } from './util.ts';
 import {
@@ -38,8 +38,8 @@ export interface Conv1dOptions {
    */
   trimEnd?: number;
   /**
-   * 'implicit': the implicit-GEMM kernels; 'im2col': explicit im2col + matmul. Default: per adapter
-   * (`defaultConvImpl`), or SPOOFSCAN_CONV=implicit|im2col.
+   * 'implicit': the implicit-GEMM kernels; 'im2col': explicit im2col + matmul. Default: the engine's
+   * kernel option `conv` (SPOOFSCAN_CONV=implicit|im2col in Node), else per adapter (`defaultConvImpl`).
    */
   impl?: 'implicit' | 'im2col';
 }
@@ -55,11 +55,9 @@ const IM2COL_DEFAULT_MAX_BYTES = 256 * 2 ** 20;
  * 1-channel first block stays implicit (1.6–3.2× faster); on CPU adapters it is the other way round
  * (blocks 1–6 implicit 1.04–1.33× faster, the first block im2col 1.3–1.4× faster).
  */
-export function defaultConvImpl(g: ConvGeometry): 'implicit' | 'im2col' {
-  const forced = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.SPOOFSCAN_CONV;
-  if (forced === 'implicit' || forced === 'im2col') return forced;
-  if (forced) throw new Error(`SPOOFSCAN_CONV='${forced}' is not one of implicit, im2col`);
-  const engine = getEngine();
+export function defaultConvImpl(g: ConvGeometry, engine: Engine): 'implicit' | 'im2col' {
+  const forced = engine.kernelOptions.conv;
+  if (forced) return forced;
   const shortReduction = g.Cin * g.K < 64;
   if (g.groups !== 1 || shortReduction !== engine.adapter.isCpu) return 'implicit';
   const colBytes = 4 * g.B * g.Cin * g.K * g.Lout;
@@ -105,34 +103,28 @@ export function conv1dGeometry(xShape: readonly number[], wShape: readonly numbe
   return { B, Cin, L, Cout, K, stride, padding, dilation, groups, Cing, Coutg: Cout / groups, Lout, Lp: L + 2 * padding };
 }
 
-let tileOverride: Partial<ConvTile> | null = null;
-
-/** The kernels' tiling for the current adapter (exported for the benchmark report). */
-export function conv1dTile(): ConvTile {
-  return { ...convTileFor(getEngine().adapter), ...tileOverride };
-}
-
-/** Overrides parts of the per-adapter tiling (tests force split-K on CPU adapters; benchmarks try tiles). null resets. */
-export function setConv1dTile(t: Partial<ConvTile> | null): void {
-  tileOverride = t;
+/** The kernels' tiling on `engine`: per adapter, with the engine's kernel option `convTile` on top. */
+export function conv1dTile(engine: Engine): ConvTile {
+  return { ...convTileFor(engine.adapter), ...engine.kernelOptions.convTile };
 }
 
 /** x padded in time by p on both sides (a view of x when p = 0). */
 function padInput(g: ConvGeometry, x: Tensor, op: string): Tensor {
   if (g.padding === 0) return x.view(x.shape);
-  const xp = allocate([g.B, g.Cin, g.Lp], 'f32', op);
+  const xp = allocate([g.B, g.Cin, g.Lp], 'f32', op, engineOf(op, [x]));
   pack(op, x, xp, [1, g.B, g.Cin, g.Lp], [0, g.Cin * g.L, g.L, 1], g.padding, g.padding + g.L);
   return xp;
 }
 
 /** Forward without autograd. */
 export function conv1dForwardRaw(g: ConvGeometry, x: Tensor, w: Tensor, bias: Tensor | null): Tensor {
-  const tile = conv1dTile();
+  const engine = engineOf('conv1d', bias ? [x, w, bias] : [x, w]);
+  const tile = conv1dTile(engine);
   const tm = channelTile(g.Coutg);
   const CP = roundUp(g.Coutg, tm);
   const xp = padInput(g, x, 'conv1d');
   // Weight [Cout, Cing, K] → [G, K, Cing, CP]: output channels last, zero-padded to the tile.
-  const wp = allocate([g.groups, g.K, g.Cing, CP], 'f32', 'conv1d');
+  const wp = allocate([g.groups, g.K, g.Cing, CP], 'f32', 'conv1d', engine);
   pack('conv1d', w, wp, [g.groups, g.K, g.Cing, CP], [g.Coutg * g.Cing * g.K, 1, g.K, g.Cing * g.K], 0, g.Coutg);
   const y = convForward(g, xp, wp, bias, tile, tm);
   xp.dispose();
@@ -143,15 +135,16 @@ export function conv1dForwardRaw(g: ConvGeometry, x: Tensor, w: Tensor, bias: Te
 /** dL/dx for the output gradient dy [B, Cout, Lout]. */
 export function conv1dInputGradRaw(g: ConvGeometry, dy: Tensor, w: Tensor): Tensor {
   const op = 'conv1d.backward';
-  const tile = conv1dTile();
+  const engine = engineOf(op, [dy, w]);
+  const tile = conv1dTile(engine);
   const tm = channelTile(g.Cing);
   const CIP = roundUp(g.Cing, tm);
   const { PL, PR } = inputGradPadding(g);
   const Ltp = PL + g.Lout + PR;
-  const dyp = allocate([g.B, g.Cout, Ltp], 'f32', op);
+  const dyp = allocate([g.B, g.Cout, Ltp], 'f32', op, engine);
   pack(op, dy, dyp, [1, g.B, g.Cout, Ltp], [0, g.Cout * g.Lout, g.Lout, 1], PL, PL + g.Lout);
   // Weight [Cout, Cing, K] → [G, K, Coutg, CIP]: input channels last.
-  const wt = allocate([g.groups, g.K, g.Coutg, CIP], 'f32', op);
+  const wt = allocate([g.groups, g.K, g.Coutg, CIP], 'f32', op, engine);
   pack(op, w, wt, [g.groups, g.K, g.Coutg, CIP], [g.Coutg * g.Cing * g.K, 1, g.Cing * g.K, g.K], 0, g.Cing);
   const dx = convInputGrad(g, dyp, wt, tile, tm);
   dyp.dispose();
@@ -162,12 +155,13 @@ export function conv1dInputGradRaw(g: ConvGeometry, dy: Tensor, w: Tensor): Tens
 /** dL/dweight for the output gradient dy [B, Cout, Lout]. */
 export function conv1dWeightGradRaw(g: ConvGeometry, dy: Tensor, x: Tensor): Tensor {
   const op = 'conv1d.backward';
-  const tile = conv1dTile();
+  const engine = engineOf(op, [dy, x]);
+  const tile = conv1dTile(engine);
   const tm = channelTile(g.Coutg);
   const CP = roundUp(g.Coutg, tm);
   const xp = padInput(g, x, op);
   // dy [B, Cout, Lout] → [B, Lout, G, CP]: output channels last.
-  const dyt = allocate([g.B, g.Lout, g.groups, CP], 'f32', op);
+  const dyt = allocate([g.B, g.Lout, g.groups, CP], 'f32', op, engine);
   pack(op, dy, dyt, [g.B, g.Lout, g.groups, CP], [g.Cout * g.Lout, 1, g.Coutg * g.Lout, g.Lout], 0, g.Coutg);
   const dw = convWeightGrad(g, xp, dyt, tile, tm);
   xp.dispose();
@@ -195,7 +189,7 @@ export function conv1d(x: Tensor, w: Tensor, bias: Tensor | null = null, opts: C
   if (opts.impl !== undefined && opts.impl !== 'implicit' && opts.impl !== 'im2col') {
     throw new Error(`conv1d: impl must be 'implicit' or 'im2col', got '${String(opts.impl)}'`);
   }
-  if ((opts.impl ?? defaultConvImpl(g)) === 'im2col') return conv1dIm2col(g, x, w, bias);
+  if ((opts.impl ?? defaultConvImpl(g, engineOf('conv1d', bias ? [x, w, bias] : [x, w]))) === 'im2col') return conv1dIm2col(g, x, w, bias);
   const y = conv1dForwardRaw(g, x, w, bias);
   const inputs = bias ? [x, w, bias] : [x, w];
   return record(

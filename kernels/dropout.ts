@@ -1,22 +1,27 @@
 // Dropout with a counter-based GPU RNG: the mask is a pure function of (seed, element index), so the
 // same seed gives the same mask in Node and in browsers, and backward regenerates it instead of storing it.
 import { record } from '../engine/autograd.ts';
-import { allocate, type Tensor } from '../engine/tensor.ts';
+import { allocate, engineOf, type Tensor } from '../engine/tensor.ts';
+import { defineKernel } from './define.ts';
 import { bindings, grid1d, launch, main1d, requireDType, type UField } from './util.ts';
 import { RNG_WGSL, dropThreshold, rngHash } from './rng.ts';
 
 const FIELDS: UField[] = [['n', 'u32'], ['seed', 'u32'], ['threshold', 'u32'], ['scale', 'f32']];
 
-function masked(op: string, x: Tensor, seed: number, p: number): Tensor {
-  const y = allocate(x.shape, 'f32', op);
-  if (x.size === 0) return y;
-  launch({
-    op,
-    key: 'dropout',
-    source: () => `${bindings(['x'], ['y'], 'f32', true, FIELDS)}${RNG_WGSL}
+const DROPOUT = defineKernel(
+  'dropout',
+  () => `${bindings(['x'], ['y'], 'f32', true, FIELDS)}${RNG_WGSL}
 ${main1d(`  if (idx >= u.n) { return; }
   let keep = rng_keep(rng_hash(u.seed, idx, 0u, 0u), u.threshold);
   y[idx] = select(0.0, x[idx] * u.scale, keep);`)}`,
+);
+
+function masked(op: string, x: Tensor, seed: number, p: number): Tensor {
+  const y = allocate(x.shape, 'f32', op, engineOf(op, [x]));
+  if (x.size === 0) return y;
+  launch({
+    op,
+    kernel: DROPOUT(),
     inputs: [x],
     outputs: [y],
     fields: FIELDS,

@@ -2,7 +2,8 @@
 // Forward expressions and their gradients come from one table per family.
 import { record, setGradAccumulator } from '../engine/autograd.ts';
 import { broadcastShapes, broadcastStrides, shapesEqual, stridesOf } from '../engine/shape.ts';
-import { allocate, scalar, type Tensor } from '../engine/tensor.ts';
+import { allocate, engineOf, scalar, type Tensor } from '../engine/tensor.ts';
+import { defineKernel } from './define.ts';
 import { bindings, checkRank, collapseDims, grid1d, launch, main1d, requireDType, stridedOffsets, type UField } from './util.ts';
 import { sumTo } from './reduce-kernel.ts';
 
@@ -76,17 +77,30 @@ const UNARY_FIELDS: UField[] = [
   ['p1', 'f32'],
 ];
 
-function runUnary(op: string, x: Tensor, p0 = 0, p1 = 0): Tensor {
-  requireDType(op, x, ['f32']);
-  const def = UNARY[op];
-  const y = allocate(x.shape, 'f32', op);
-  launch({
-    op,
-    key: `unary:${op}`,
-    source: () => `${bindings(['x_'], ['y_'], 'f32', true, UNARY_FIELDS)}${def.helpers ?? ''}
+// `op` names an entry of UNARY, which holds the expressions.
+const UNARY_KERNEL = defineKernel(
+  'unary',
+  ({ op }: { op: string }) => `${bindings(['x_'], ['y_'], 'f32', true, UNARY_FIELDS)}${UNARY[op].helpers ?? ''}
 ${main1d(`  if (idx >= u.n) { return; }
   let x = x_[idx];
-  y_[idx] = ${def.f};`)}`,
+  y_[idx] = ${UNARY[op].f};`)}`,
+);
+
+const UNARY_GRAD_KERNEL = defineKernel(
+  'unary_grad',
+  ({ op }: { op: string }) => `${bindings(['s_', 'g_'], ['dx_'], 'f32', true, UNARY_FIELDS)}${UNARY[op].helpers ?? ''}
+${main1d(`  if (idx >= u.n) { return; }
+  let s = s_[idx];
+  let g = g_[idx];
+  dx_[idx] = ${UNARY[op].df};`)}`,
+);
+
+function runUnary(op: string, x: Tensor, p0 = 0, p1 = 0): Tensor {
+  requireDType(op, x, ['f32']);
+  const y = allocate(x.shape, 'f32', op, engineOf(op, [x]));
+  launch({
+    op,
+    kernel: UNARY_KERNEL({ op }),
     inputs: [x],
     outputs: [y],
     fields: UNARY_FIELDS,
@@ -97,16 +111,11 @@ ${main1d(`  if (idx >= u.n) { return; }
 }
 
 function runUnaryGrad(op: string, s: Tensor, g: Tensor, p0 = 0, p1 = 0): Tensor {
-  const def = UNARY[op];
-  const dx = allocate(s.shape, 'f32', `${op}.backward`);
+  const name = `${op}.backward`;
+  const dx = allocate(s.shape, 'f32', name, engineOf(name, [s, g]));
   launch({
-    op: `${op}.backward`,
-    key: `unary_grad:${op}`,
-    source: () => `${bindings(['s_', 'g_'], ['dx_'], 'f32', true, UNARY_FIELDS)}${def.helpers ?? ''}
-${main1d(`  if (idx >= u.n) { return; }
-  let s = s_[idx];
-  let g = g_[idx];
-  dx_[idx] = ${def.df};`)}`,
+    op: name,
+    kernel: UNARY_GRAD_KERNEL({ op }),
     inputs: [s, g],
     outputs: [dx],
     fields: UNARY_FIELDS,
@@ -164,27 +173,49 @@ function broadcastFields(r: number, nOperands: number): UField[] {
   return f;
 }
 
+interface EwParams {
+  expr: string;
+  /** Number of operands (1–3, named a, b, c in expr). */
+  n: number;
+  helpers: string;
+}
+
+const FLAT_FIELDS: UField[] = [['n', 'u32']];
+const vars = (n: number): string[] => ['a', 'b', 'c'].slice(0, n);
+
+/** Operands of the output's shape: one flat index. */
+const EW_FLAT = defineKernel(
+  'ew:flat',
+  ({ expr, n, helpers }: EwParams) => `${bindings(vars(n).map((v) => `${v}_`), ['out_'], 'f32', true, FLAT_FIELDS)}${helpers}
+${main1d(`  if (idx >= u.n) { return; }
+${vars(n).map((v) => `  let ${v} = ${v}_[idx];`).join('\n')}
+  out_[idx] = ${expr};`)}`,
+);
+
+/** Broadcast operands: offsets through per-operand strides over the (collapsed) output shape of rank r. */
+const EW_STRIDED = defineKernel(
+  'ew:strided',
+  ({ expr, n, helpers, r }: EwParams & { r: number }) => `${bindings(vars(n).map((v) => `${v}_`), ['out_'], 'f32', true, broadcastFields(r, n))}${helpers}
+${main1d(`  if (idx >= u.n) { return; }
+${stridedOffsets(r, 'shape', vars(n).map((_, k) => `st${k}`))}
+${vars(n).map((v, k) => `  let ${v} = ${v}_[off_st${k}];`).join('\n')}
+  out_[idx] = ${expr};`)}`,
+);
+
 /** Runs `out = expr(a, b[, c])` over the broadcast shape of the operands. */
 function broadcastKernel(op: string, expr: string, operands: readonly Tensor[], helpers = ''): Tensor {
   let outShape: number[] = [...operands[0].shape];
   for (const t of operands.slice(1)) outShape = broadcastShapes(op, outShape, t.shape);
-  const out = allocate(outShape, 'f32', op);
+  const out = allocate(outShape, 'f32', op, engineOf(op, operands));
   if (out.size === 0) return out;
-  const names = operands.map((_, k) => `st${k}`);
-  const vars = ['a', 'b', 'c'].slice(0, operands.length);
-  const same = operands.every((t) => shapesEqual(t.shape, outShape));
-  if (same) {
-    const fields: UField[] = [['n', 'u32']];
+  const params: EwParams = { expr, n: operands.length, helpers };
+  if (operands.every((t) => shapesEqual(t.shape, outShape))) {
     launch({
       op,
-      key: `ew:${op}:${expr}:${operands.length}:flat`, // expr too: one op name may carry several expressions (pow.backward)
-      source: () => `${bindings(vars.map((v) => `${v}_`), ['out_'], 'f32', true, fields)}${helpers}
-${main1d(`  if (idx >= u.n) { return; }
-${vars.map((v) => `  let ${v} = ${v}_[idx];`).join('\n')}
-  out_[idx] = ${expr};`)}`,
+      kernel: EW_FLAT(params),
       inputs: operands,
       outputs: [out],
-      fields,
+      fields: FLAT_FIELDS,
       values: { n: out.size },
       workgroups: grid1d(out.size),
     });
@@ -197,12 +228,7 @@ ${vars.map((v) => `  let ${v} = ${v}_[idx];`).join('\n')}
   strides.forEach((s, k) => (values[`st${k}`] = s));
   launch({
     op,
-    key: `ew:${op}:${expr}:${operands.length}:r${r}`,
-    source: () => `${bindings(vars.map((v) => `${v}_`), ['out_'], 'f32', true, fields)}${helpers}
-${main1d(`  if (idx >= u.n) { return; }
-${stridedOffsets(r, 'shape', names)}
-${vars.map((v, k) => `  let ${v} = ${v}_[off_st${k}];`).join('\n')}
-  out_[idx] = ${expr};`)}`,
+    kernel: EW_STRIDED({ ...params, r }),
     inputs: operands,
     outputs: [out],
     fields,
@@ -222,14 +248,16 @@ function binaryForward(op: string, a: Tensor, b: Tensor): Tensor {
 
 type Operand = Tensor | number;
 
-function asTensor(x: Operand): Tensor {
-  return typeof x === 'number' ? scalar(x) : x;
+/** A number operand as a scalar tensor on the engine of the tensor operand `other` (if any). */
+function asTensor(x: Operand, other: Operand): Tensor {
+  if (typeof x !== 'number') return x;
+  return typeof other === 'number' ? scalar(x) : scalar(x, 'f32', engineOf('scalar operand', [other]));
 }
 
-/** Calls fn with number operands turned into scalar tensors, freeing those after. */
-function withTensors(a: Operand, b: Operand, fn: (a: Tensor, b: Tensor) => Tensor): Tensor {
-  const ta = asTensor(a);
-  const tb = asTensor(b);
+/** Calls fn with number operands turned into scalar tensors (on the engine of `ref`, else of the other operand), freeing those after. */
+function withTensors(a: Operand, b: Operand, fn: (a: Tensor, b: Tensor) => Tensor, ref?: Tensor): Tensor {
+  const ta = asTensor(a, ref ?? b);
+  const tb = asTensor(b, ref ?? a);
   try {
     return fn(ta, tb);
   } finally {
@@ -354,12 +382,12 @@ export function where(cond: Tensor, a: Operand, b: Operand): Tensor {
       ],
       [cond],
     );
-  });
+  }, cond);
 }
 
 /** Sets positions where mask ≠ 0 to `value` (e.g. −∞ before a softmax). */
 export function maskedFill(x: Tensor, mask: Tensor, value: number): Tensor {
-  const v = scalar(value);
+  const v = scalar(value, 'f32', engineOf('maskedFill', [x]));
   try {
     return where(mask, v, x);
   } finally {

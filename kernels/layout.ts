@@ -2,20 +2,15 @@
 // Plus reshape (a view), gather/index-select and cast. 4-byte dtypes are copied as raw u32 bits.
 import { isGradEnabled, record } from '../engine/autograd.ts';
 import { broadcastShapes, broadcastStrides, formatShape, normAxis, shapesEqual, sizeOf, stridesOf } from '../engine/shape.ts';
-import { allocate, tensor, type DType, type Tensor } from '../engine/tensor.ts';
-import { getEngine } from '../engine/runtime.ts';
+import { allocate, engineOf, tensor, type DType, type Tensor } from '../engine/tensor.ts';
+import { defineKernel } from './define.ts';
 import { bindings, checkRank, collapseDims, grid1d, launch, main1d, requireDType, stridedOffsets, type UField } from './util.ts';
 import { sumTo } from './reduce-kernel.ts';
 
 const WORD_TYPES: DType[] = ['f32', 'i32', 'u32'];
 
-/** dst[dstOff + Σ c·dstSt] = src[srcOff + Σ c·srcSt] over the iteration `shape`. */
-function stridedCopy(op: string, src: Tensor, dst: Tensor, shape: readonly number[], srcSt: readonly number[], srcOff: number, dstSt: readonly number[], dstOff: number): void {
-  const n = sizeOf(shape);
-  if (n === 0) return;
-  const c = collapseDims(shape, [srcSt, dstSt]);
-  const r = c.shape.length;
-  const fields: UField[] = [
+function copyFields(r: number): UField[] {
+  return [
     ['n', 'u32'],
     ['srcOff', 'u32'],
     ['dstOff', 'u32'],
@@ -23,33 +18,51 @@ function stridedCopy(op: string, src: Tensor, dst: Tensor, shape: readonly numbe
     ['ss', 'arr', r],
     ['ds', 'arr', r],
   ];
-  launch({
-    op,
-    key: `copy:r${r}`,
-    source: () => `${bindings(['src'], ['dst'], 'u32', true, fields)}
+}
+
+/** The strided copy over an iteration space of rank r, on raw 32-bit words. */
+const COPY = defineKernel(
+  'copy',
+  ({ r }: { r: number }) => `${bindings(['src'], ['dst'], 'u32', true, copyFields(r))}
 ${main1d(`  if (idx >= u.n) { return; }
 ${stridedOffsets(r, 'shape', ['ss', 'ds'])}
   dst[u.dstOff + off_ds] = src[u.srcOff + off_ss];`)}`,
+);
+
+/** dst[dstOff + Σ c·dstSt] = src[srcOff + Σ c·srcSt] over the iteration `shape`. */
+function stridedCopy(op: string, src: Tensor, dst: Tensor, shape: readonly number[], srcSt: readonly number[], srcOff: number, dstSt: readonly number[], dstOff: number): void {
+  const n = sizeOf(shape);
+  if (n === 0) return;
+  const c = collapseDims(shape, [srcSt, dstSt]);
+  const r = c.shape.length;
+  launch({
+    op,
+    kernel: COPY({ r }),
     inputs: [src],
     outputs: [dst],
-    fields,
+    fields: copyFields(r),
     values: { n, srcOff, dstOff, shape: c.shape, ss: c.strides[0], ds: c.strides[1] },
     workgroups: grid1d(n),
   });
 }
 
-function fillWords(op: string, t: Tensor, bits: number): void {
-  if (t.size === 0) return;
-  const fields: UField[] = [['n', 'u32'], ['v', 'u32']];
-  launch({
-    op,
-    key: 'fill',
-    source: () => `${bindings([], ['dst'], 'u32', true, fields)}
+const FILL_FIELDS: UField[] = [['n', 'u32'], ['v', 'u32']];
+
+const FILL = defineKernel(
+  'fill',
+  () => `${bindings([], ['dst'], 'u32', true, FILL_FIELDS)}
 ${main1d(`  if (idx >= u.n) { return; }
   dst[idx] = u.v;`)}`,
+);
+
+function fillWords(op: string, t: Tensor, bits: number): void {
+  if (t.size === 0) return;
+  launch({
+    op,
+    kernel: FILL(),
     inputs: [],
     outputs: [t],
-    fields,
+    fields: FILL_FIELDS,
     values: { n: t.size, v: bits },
     workgroups: grid1d(t.size),
   });
@@ -88,7 +101,7 @@ export function permute(x: Tensor, dims: readonly number[]): Tensor {
     throw new Error(`permute: [${dims.join(', ')}] is not a permutation of the ${x.rank} dims of ${formatShape(x.shape)}`);
   }
   const outShape = perm.map((p) => x.shape[p]);
-  const y = allocate(outShape, x.dtype, 'permute');
+  const y = allocate(outShape, x.dtype, 'permute', engineOf('permute', [x]));
   const st = stridesOf(x.shape);
   stridedCopy('permute', x, y, outShape, perm.map((p) => st[p]), 0, stridesOf(outShape), 0);
   const inverse = perm.map((_, i) => perm.indexOf(i));
@@ -113,7 +126,7 @@ export function slice(x: Tensor, axis: number, start: number, end?: number): Ten
   const e = end === undefined ? len : end < 0 ? end + len : end;
   if (!(0 <= s && s <= e && e <= len)) throw new Error(`slice: range [${start}, ${end ?? len}) is outside axis ${axis} of ${formatShape(x.shape)}`);
   const outShape = x.shape.map((d, i) => (i === ax ? e - s : d));
-  const y = allocate(outShape, x.dtype, 'slice');
+  const y = allocate(outShape, x.dtype, 'slice', engineOf('slice', [x]));
   const st = stridesOf(x.shape);
   stridedCopy('slice', x, y, outShape, st, s * st[ax], stridesOf(outShape), 0);
   return record('slice', [x], y, (g) => {
@@ -136,7 +149,7 @@ export function concat(xs: readonly Tensor[], axis: number): Tensor {
     }
   }
   const outShape = first.shape.map((d, i) => (i === ax ? xs.reduce((a, t) => a + t.shape[ax], 0) : d));
-  const y = allocate(outShape, first.dtype, 'concat');
+  const y = allocate(outShape, first.dtype, 'concat', engineOf('concat', xs));
   const ost = stridesOf(outShape);
   const sizes = xs.map((t) => t.shape[ax]);
   let at = 0;
@@ -156,7 +169,7 @@ export function concat(xs: readonly Tensor[], axis: number): Tensor {
 
 function padRaw(op: string, x: Tensor, before: readonly number[], after: readonly number[], value: number): Tensor {
   const outShape = x.shape.map((d, i) => d + before[i] + after[i]);
-  const y = allocate(outShape, x.dtype, op);
+  const y = allocate(outShape, x.dtype, op, engineOf(op, [x]));
   fillWords(op, y, valueBits(value, x.dtype));
   const ost = stridesOf(outShape);
   const off = before.reduce((a, b, i) => a + b * ost[i], 0);
@@ -190,7 +203,7 @@ export function expand(x: Tensor, shape: readonly number[]): Tensor {
   layoutInput('expand', x);
   const target = broadcastShapes('expand', x.shape, shape);
   if (!shapesEqual(target, shape)) throw new Error(`expand: ${formatShape(x.shape)} cannot expand to ${formatShape(shape)}`);
-  const y = allocate(shape, x.dtype, 'expand');
+  const y = allocate(shape, x.dtype, 'expand', engineOf('expand', [x]));
   stridedCopy('expand', x, y, shape, broadcastStrides(x.shape, shape), 0, stridesOf(shape), 0);
   return record('expand', [x], y, (g) => [sumTo(g, x.shape)]);
 }
@@ -198,7 +211,7 @@ export function expand(x: Tensor, shape: readonly number[]): Tensor {
 /** A plain copy (contiguous), e.g. to detach a view from shared storage. */
 export function clone(x: Tensor): Tensor {
   layoutInput('clone', x);
-  const y = allocate(x.shape, x.dtype, 'clone');
+  const y = allocate(x.shape, x.dtype, 'clone', engineOf('clone', [x]));
   stridedCopy('clone', x, y, [x.size], [1], 0, [1], 0);
   return record('clone', [x], y, (g) => [g.view(g.shape)]);
 }
@@ -206,6 +219,20 @@ export function clone(x: Tensor): Tensor {
 // ---------------------------------------------------------------- gather / index-select
 
 const GATHER_FIELDS: UField[] = [['n', 'u32'], ['inner', 'u32'], ['nIdx', 'u32'], ['axisLen', 'u32']];
+
+const GATHER = defineKernel(
+  'gather',
+  () => `@group(0) @binding(0) var<storage, read> src: array<u32>;
+@group(0) @binding(1) var<storage, read> ind: array<i32>;
+@group(0) @binding(2) var<storage, read_write> dst: array<u32>;
+${uniformDecl(3)}
+${main1d(`  if (idx >= u.n) { return; }
+  let i = idx % u.inner;
+  let j = (idx / u.inner) % u.nIdx;
+  let o = idx / (u.inner * u.nIdx);
+  let k = u32(clamp(ind[j], 0, i32(u.axisLen) - 1));
+  dst[idx] = src[(o * u.axisLen + k) * u.inner + i];`)}`,
+);
 
 /**
  * Selects entries along `axis` by integer indices (torch.index_select). Host-array indices are
@@ -222,7 +249,7 @@ export function indexSelect(x: Tensor, axis: number, indices: Tensor | readonly 
     const bad = arr.findIndex((i) => !Number.isInteger(i) || i < -len || i >= len);
     if (bad >= 0) throw new Error(`indexSelect: index ${arr[bad]} (position ${bad}) is out of range for axis ${axis} of size ${len} in ${formatShape(x.shape)}`);
     hostIdx = Int32Array.from(arr, (i) => (i < 0 ? i + len : i));
-    idx = tensor(hostIdx, [arr.length], 'i32');
+    idx = tensor(hostIdx, [arr.length], 'i32', engineOf('indexSelect', [x]));
   } else {
     idx = indices as Tensor;
     requireDType('indexSelect', idx, ['i32'], 'indices');
@@ -232,22 +259,12 @@ export function indexSelect(x: Tensor, axis: number, indices: Tensor | readonly 
   const inner = sizeOf(x.shape.slice(ax + 1));
   const nIdx = idx.size;
   const outShape = x.shape.map((d, i) => (i === ax ? nIdx : d));
-  const y = allocate(outShape, x.dtype, 'indexSelect');
+  const y = allocate(outShape, x.dtype, 'indexSelect', engineOf('indexSelect', [x, idx]));
   const n = outer * nIdx * inner;
   if (n > 0) {
     launch({
       op: 'indexSelect',
-      key: 'gather',
-      source: () => `@group(0) @binding(0) var<storage, read> src: array<u32>;
-@group(0) @binding(1) var<storage, read> ind: array<i32>;
-@group(0) @binding(2) var<storage, read_write> dst: array<u32>;
-${uniformDecl(3)}
-${main1d(`  if (idx >= u.n) { return; }
-  let i = idx % u.inner;
-  let j = (idx / u.inner) % u.nIdx;
-  let o = idx / (u.inner * u.nIdx);
-  let k = u32(clamp(ind[j], 0, i32(u.axisLen) - 1));
-  dst[idx] = src[(o * u.axisLen + k) * u.inner + i];`)}`,
+      kernel: GATHER(),
       inputs: [x, idx],
       outputs: [y],
       fields: GATHER_FIELDS,
@@ -258,7 +275,7 @@ ${main1d(`  if (idx >= u.n) { return; }
   const owned = idx !== indices;
   // Host indices: the backward reads an inverse table (each source row's positions), O(n) work;
   // GPU-resident indices: every source row scans all indices, O(n·nIdx).
-  const csr = hostIdx && isGradEnabled() && x.requiresGrad ? tensor(inverseIndex(hostIdx, len), [len + 1 + hostIdx.length], 'i32') : null;
+  const csr = hostIdx && isGradEnabled() && x.requiresGrad ? tensor(inverseIndex(hostIdx, len), [len + 1 + hostIdx.length], 'i32', engineOf('indexSelect', [x])) : null;
   const out = csr
     ? record('indexSelect', [x], y, (g, [sc]) => [scatterAdd(g, sc, x.shape, ax, nIdx, true)], [csr])
     : record('indexSelect', [x], y, (g, [si]) => [scatterAdd(g, si, x.shape, ax, nIdx, false)], [idx]);
@@ -286,21 +303,9 @@ function uniformDecl(binding: number): string {
 @group(0) @binding(${binding}) var<uniform> u: U;`;
 }
 
-/**
- * The gradient of indexSelect: sums g rows into their source positions (deterministic, no atomics),
- * from the CSR inverse table (`inverseIndex`) or, for GPU-resident indices, by scanning them all.
- */
-function scatterAdd(g: Tensor, idx: Tensor, shape: readonly number[], ax: number, nIdx: number, csr: boolean): Tensor {
-  const gx = allocate(shape, 'f32', 'indexSelect.backward');
-  const len = shape[ax];
-  const outer = sizeOf(shape.slice(0, ax));
-  const inner = sizeOf(shape.slice(ax + 1));
-  const n = outer * len * inner;
-  if (n === 0) return gx;
-  launch({
-    op: 'indexSelect.backward',
-    key: csr ? 'scatter_add_csr' : 'scatter_add',
-    source: () => `@group(0) @binding(0) var<storage, read> g: array<f32>;
+const SCATTER_ADD = defineKernel(
+  'scatter_add',
+  ({ csr }: { csr: boolean }) => `@group(0) @binding(0) var<storage, read> g: array<f32>;
 @group(0) @binding(1) var<storage, read> ind: array<i32>;
 @group(0) @binding(2) var<storage, read_write> dx: array<f32>;
 ${uniformDecl(3)}
@@ -319,6 +324,22 @@ ${
   }`
 }
   dx[idx] = acc;`)}`,
+);
+
+/**
+ * The gradient of indexSelect: sums g rows into their source positions (deterministic, no atomics),
+ * from the CSR inverse table (`inverseIndex`) or, for GPU-resident indices, by scanning them all.
+ */
+function scatterAdd(g: Tensor, idx: Tensor, shape: readonly number[], ax: number, nIdx: number, csr: boolean): Tensor {
+  const gx = allocate(shape, 'f32', 'indexSelect.backward', engineOf('indexSelect.backward', [g, idx]));
+  const len = shape[ax];
+  const outer = sizeOf(shape.slice(0, ax));
+  const inner = sizeOf(shape.slice(ax + 1));
+  const n = outer * len * inner;
+  if (n === 0) return gx;
+  launch({
+    op: 'indexSelect.backward',
+    kernel: SCATTER_ADD({ csr }),
     inputs: [g, idx],
     outputs: [gx],
     fields: GATHER_FIELDS,
@@ -332,35 +353,41 @@ ${
 
 const WGSL_TYPE: Record<DType, string> = { f32: 'f32', i32: 'i32', u32: 'u32', f16: 'f16' };
 
+const CAST_FIELDS: UField[] = [['n', 'u32']];
+
+const CAST = defineKernel('cast', ({ from, to }: { from: DType; to: DType }) => {
+  const f16 = from === 'f16' || to === 'f16';
+  // f16 arrays are read and written in pairs (vec2) so that no two invocations share a 32-bit word.
+  const body = f16
+    ? from === 'f16'
+      ? `  if (idx >= u.n) { return; }\n  dst[idx] = f32(src[idx]);`
+      : `  if (2u * idx >= u.n) { return; }\n  let a = src[2u * idx];\n  let b = select(0.0, src[min(2u * idx + 1u, u.n - 1u)], 2u * idx + 1u < u.n);\n  dst[idx] = vec2<f16>(f16(a), f16(b));`
+    : `  if (idx >= u.n) { return; }\n  dst[idx] = ${WGSL_TYPE[to]}(src[idx]);`;
+  const srcType = from === 'f16' ? 'f16' : WGSL_TYPE[from];
+  const dstType = to === 'f16' ? 'vec2<f16>' : WGSL_TYPE[to];
+  return `${f16 ? 'enable f16;\n' : ''}@group(0) @binding(0) var<storage, read> src: array<${srcType}>;
+@group(0) @binding(1) var<storage, read_write> dst: array<${dstType}>;
+struct U { n: u32 }
+@group(0) @binding(2) var<uniform> u: U;
+${main1d(body)}`;
+});
+
 /** Converts dtype (f32 ↔ i32 ↔ u32, and f16 when the adapter has shader-f16). Float→int truncates. */
 export function cast(x: Tensor, dtype: DType): Tensor {
   x.storageFor('cast');
   if (x.dtype === dtype) return record('cast', [x], x.view(x.shape), (g) => [g.view(g.shape)]);
   const f16 = x.dtype === 'f16' || dtype === 'f16';
-  if (f16 && !getEngine().hasF16()) throw new Error(`cast: f16 needs the adapter feature 'shader-f16' (${getEngine().describe()} lacks it)`);
+  const engine = engineOf('cast', [x]);
+  if (f16 && !engine.hasF16()) throw new Error(`cast: f16 needs the adapter feature 'shader-f16' (${engine.describe()} lacks it)`);
   if (f16 && (x.dtype !== 'f32' && dtype !== 'f32')) throw new Error(`cast: f16 converts to and from f32 only, not ${x.dtype} → ${dtype}`);
-  const y = allocate(x.shape, dtype, 'cast');
+  const y = allocate(x.shape, dtype, 'cast', engine);
   if (x.size > 0) {
-    const fields: UField[] = [['n', 'u32']];
-    // f16 arrays are read and written in pairs (vec2) so that no two invocations share a 32-bit word.
-    const body = f16
-      ? x.dtype === 'f16'
-        ? `  if (idx >= u.n) { return; }\n  dst[idx] = f32(src[idx]);`
-        : `  if (2u * idx >= u.n) { return; }\n  let a = src[2u * idx];\n  let b = select(0.0, src[min(2u * idx + 1u, u.n - 1u)], 2u * idx + 1u < u.n);\n  dst[idx] = vec2<f16>(f16(a), f16(b));`
-      : `  if (idx >= u.n) { return; }\n  dst[idx] = ${WGSL_TYPE[dtype]}(src[idx]);`;
-    const srcType = x.dtype === 'f16' ? 'f16' : WGSL_TYPE[x.dtype];
-    const dstType = dtype === 'f16' ? 'vec2<f16>' : WGSL_TYPE[dtype];
     launch({
       op: 'cast',
-      key: `cast:${x.dtype}:${dtype}`,
-      source: () => `${f16 ? 'enable f16;\n' : ''}@group(0) @binding(0) var<storage, read> src: array<${srcType}>;
-@group(0) @binding(1) var<storage, read_write> dst: array<${dstType}>;
-struct U { n: u32 }
-@group(0) @binding(2) var<uniform> u: U;
-${main1d(body)}`,
+      kernel: CAST({ from: x.dtype, to: dtype }),
       inputs: [x],
       outputs: [y],
-      fields,
+      fields: CAST_FIELDS,
       values: { n: x.size },
       workgroups: grid1d(dtype === 'f16' ? Math.ceil(x.size / 2) : x.size),
     });

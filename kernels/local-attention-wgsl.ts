@@ -33,10 +33,6 @@ export const LOCAL_FIELDS: UField[] = [
   ['pfOff', 'u32'],
 ];
 
-export function localKey(c: LocalShaderCfg): string {
-  return `dk${c.dk}:dv${c.dv}:v${c.vw}:tq${c.tq}:${c.policy}:${c.bias ? 'bias' : 'nobias'}:${c.drop ? 'drop' : 'nodrop'}`;
-}
-
 const OUT_OF_RANGE: Record<EdgePolicy, string> = {
   clamp: 'return clamp(m, 0, i32(u.N) - 1);',
   mask: 'return -2;',

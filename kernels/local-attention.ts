@@ -3,17 +3,17 @@
 // a query-side kernel (dQ, and dS / p·f into an O(N·W) scratch) and a key-side gather over a
 // host-built inverse table (dK, dV without float atomics); dβ is a sum over the dS scratch.
 import { record } from '../engine/autograd.ts';
-import { getEngine, type Engine } from '../engine/runtime.ts';
+import type { Engine } from '../engine/runtime.ts';
 import { keep } from '../engine/scope.ts';
 import { formatShape } from '../engine/shape.ts';
-import { allocate, full, tensor, type Tensor } from '../engine/tensor.ts';
-import { check4d, checkGrid, checkHeadDim, defaultScale, dropoutPlan, ROWS_PER_GROUP, type DropoutOptions, type DropoutPlan } from './attention-common.ts';
+import { allocate, engineOf, full, tensor, type Tensor } from '../engine/tensor.ts';
+import { defineKernel } from './define.ts';
+import { check4d, checkHeadDim, defaultScale, dropoutPlan, ROWS_PER_GROUP, type DropoutOptions, type DropoutPlan } from './attention-common.ts';
 import {
   LOCAL_FIELDS,
   localBackwardKVSource,
   localBackwardQSource,
   localForwardSource,
-  localKey,
   type EdgePolicy,
   type LocalShaderCfg,
 } from './local-attention-wgsl.ts';
@@ -95,11 +95,13 @@ function uniforms(g: Geometry, scale: number, drop: DropoutPlan): UValues {
   };
 }
 
-function groups(op: string, g: Geometry): [number, number, number] {
-  const wg: [number, number, number] = [Math.ceil(g.N / ROWS_PER_GROUP), g.H, g.B];
-  checkGrid(op, wg);
-  return wg;
+function groups(g: Geometry): [number, number, number] {
+  return [Math.ceil(g.N / ROWS_PER_GROUP), g.H, g.B];
 }
+
+const FORWARD = defineKernel('local:fwd', localForwardSource);
+const BACKWARD_Q = defineKernel('local:bwdq', localBackwardQSource);
+const BACKWARD_KV = defineKernel('local:bwdkv', localBackwardKVSource);
 
 /** The key row slot j of query n reads: an index, −1 (zero vector) or null (excluded). Mirrors WGSL slotKey. */
 export function slotKeyOf(n: number, j: number, N: number, dil: number, left: number, policy: EdgePolicy): number | null {
@@ -136,8 +138,7 @@ const TABLE_CACHE_SIZE = 32;
 const tableCache = new WeakMap<Engine, Map<string, Tensor>>();
 
 /** The inverse table on the GPU, cached per engine and (N, W, δ, left, policy) ('mask' and 'zero' share one). */
-function cachedTable(g: Geometry, policy: EdgePolicy): Tensor {
-  const engine = getEngine();
+function cachedTable(engine: Engine, g: Geometry, policy: EdgePolicy): Tensor {
   let cache = tableCache.get(engine);
   if (!cache) tableCache.set(engine, (cache = new Map()));
   const key = `${g.N}:${g.W}:${g.dil}:${g.left}:${policy === 'clamp' ? 'clamp' : 'range'}`;
@@ -147,7 +148,7 @@ function cachedTable(g: Geometry, policy: EdgePolicy): Tensor {
     cache.set(key, hit); // most recently used last
     return hit;
   }
-  const t = keep(tensor(inverseTable(g.N, g.W, g.dil, g.left, policy), undefined, 'u32'));
+  const t = keep(tensor(inverseTable(g.N, g.W, g.dil, g.left, policy), undefined, 'u32', engine));
   cache.set(key, t);
   if (cache.size > TABLE_CACHE_SIZE) {
     const [oldKey, old] = cache.entries().next().value as [string, Tensor];
@@ -163,18 +164,18 @@ export function localWindowAttentionForward(q: Tensor, k: Tensor, v: Tensor, o: 
   const g = geometry(op, q, k, v, o);
   const drop = dropoutPlan(op, o);
   const c = cfg(g, o, drop);
-  const out = allocate([g.B, g.H, g.N, g.dv], 'f32', op);
-  const lse = allocate([g.B, g.H, g.N], 'f32', op);
+  const engine = engineOf(op, o.bias ? [q, k, v, o.bias] : [q, k, v]);
+  const out = allocate([g.B, g.H, g.N, g.dv], 'f32', op, engine);
+  const lse = allocate([g.B, g.H, g.N], 'f32', op, engine);
   if (g.B * g.H * g.N > 0) {
     launch({
       op,
-      key: `local:fwd:${localKey(c)}`,
-      source: () => localForwardSource(c),
+      kernel: FORWARD(c),
       inputs: o.bias ? [q, k, v, o.bias] : [q, k, v],
       outputs: [out, lse],
       fields: LOCAL_FIELDS,
       values: uniforms(g, defaultScale(g.dk, o.scale), drop),
-      workgroups: groups(op, g),
+      workgroups: groups(g),
     });
   }
   return { out, lse };
@@ -194,34 +195,33 @@ export function localWindowAttentionBackward(
   const drop = dropoutPlan(op, o);
   const c = cfg(g, o, drop);
   const values = uniforms(g, defaultScale(g.dk, o.scale), drop);
-  const dq = allocate(q.shape, 'f32', op);
-  const dk = allocate(k.shape, 'f32', op);
-  const dv = allocate(v.shape, 'f32', op);
-  const rows = g.B * g.H * g.N;
-  if (rows === 0) return { dq, dk, dv, dbias: o.bias ? full([g.H, g.W], 0) : null };
-  const scratch = allocate([2 * rows * g.W], 'f32', op);
   const bias = o.bias ? [o.bias] : [];
+  const engine = engineOf(op, [q, k, v, lse, gout, ...bias]);
+  const dq = allocate(q.shape, 'f32', op, engine);
+  const dk = allocate(k.shape, 'f32', op, engine);
+  const dv = allocate(v.shape, 'f32', op, engine);
+  const rows = g.B * g.H * g.N;
+  if (rows === 0) return { dq, dk, dv, dbias: o.bias ? full([g.H, g.W], 0, 'f32', engine) : null };
+  const scratch = allocate([2 * rows * g.W], 'f32', op, engine);
   launch({
     op,
-    key: `local:bwdq:${localKey(c)}`,
-    source: () => localBackwardQSource(c),
+    kernel: BACKWARD_Q(c),
     inputs: [q, k, v, ...bias, lse, gout],
     outputs: [dq, scratch],
     fields: LOCAL_FIELDS,
     values,
-    workgroups: groups(op, g),
+    workgroups: groups(g),
   });
   // The key side reads only the scratch and the table: one pipeline for every policy/bias/dropout.
   const ckv: LocalShaderCfg = { ...c, policy: 'clamp', bias: false, drop: false };
   launch({
     op,
-    key: `local:bwdkv:${localKey(ckv)}`,
-    source: () => localBackwardKVSource(ckv),
-    inputs: [q, gout, scratch, cachedTable(g, o.policy)],
+    kernel: BACKWARD_KV(ckv),
+    inputs: [q, gout, scratch, cachedTable(engine, g, o.policy)],
     outputs: [dk, dv],
     fields: LOCAL_FIELDS,
     values,
-    workgroups: groups(op, g),
+    workgroups: groups(g),
   });
   let dbias: Tensor | null = null;
   if (o.bias) {

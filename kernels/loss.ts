@@ -1,7 +1,7 @@
 // Classification loss: log-softmax + negative log-likelihood with optional class weights and
 // PyTorch's weighted-mean reduction, Σ w[yᵢ]·(−log pᵢ[yᵢ]) / Σ w[yᵢ].
 import { tidy } from '../engine/scope.ts';
-import { tensor, type Tensor } from '../engine/tensor.ts';
+import { engineOf, tensor, type Tensor } from '../engine/tensor.ts';
 import { formatShape } from '../engine/shape.ts';
 import { mul, mulScalar } from './elementwise.ts';
 import { sum } from './reduce.ts';
@@ -32,5 +32,5 @@ export function crossEntropy(logits: Tensor, labels: ArrayLike<number>, opts: Cr
     total += w[y];
   }
   const scale = opts.reduction === 'sum' ? -1 : total > 0 ? -1 / total : 0;
-  return tidy(() => mulScalar(sum(mul(logSoftmax(logits, -1), tensor(coef, [N, C]))), scale));
+  return tidy(() => mulScalar(sum(mul(logSoftmax(logits, -1), tensor(coef, [N, C], 'f32', engineOf(op, [logits])))), scale));
 }

@@ -5,17 +5,11 @@
 // more memory, while every saved load instruction (with its address math and bounds check) counts.
 // Multiply-add is written as `c + a * b`, not fma(): both emulators lower fma() to a slow exact
 // sequence (measured 2× slower on llvmpipe and SwiftShader); GPU compilers contract `c + a * b` anyway.
+import type { BlockedTile } from '../engine/kernel-options.ts';
 import { batchOffsets, matmulHeader, range, type OperandModes } from './matmul-common.ts';
 
-export interface BlockedTile {
-  /** Rows of C per invocation (multiple of 4). */
-  tm: number;
-  /** Columns of C per invocation (multiple of 4). */
-  tn: number;
-  /** Workgroup size along n and m. */
-  wx: number;
-  wy: number;
-}
+// The tile type is a per-engine kernel option (engine/kernel-options.ts).
+export type { BlockedTile } from '../engine/kernel-options.ts';
 
 export function blockedTileKey(t: BlockedTile): string {
   return `${t.tm}x${t.tn}w${t.wx}x${t.wy}`;

@@ -3,8 +3,8 @@
 // the uniform layout and the binding header.
 import { stridedOffsets, type UField } from './util.ts';
 
-export type MatmulVariant = 'naive' | 'blocked' | 'tiled';
-export const MATMUL_VARIANTS: readonly MatmulVariant[] = ['naive', 'blocked', 'tiled'];
+// The variant names are a per-engine kernel option (engine/kernel-options.ts).
+export { MATMUL_VARIANTS, type MatmulVariant } from '../engine/kernel-options.ts';
 
 export interface MatmulGeometry {
   M: number;

@@ -3,21 +3,20 @@
 // uniforms, and the pipeline key holds only the variant, its tile, the operand access modes
 // (vec4 or scalar, see matmul-common.ts) and the batch rank.
 import type { AdapterSummary } from '../engine/device.ts';
-import { getEngine } from '../engine/runtime.ts';
-import type { Tensor } from '../engine/tensor.ts';
+import { engineOf, type Tensor } from '../engine/tensor.ts';
+import { defineKernel } from './define.ts';
 import { launch } from './util.ts';
 import {
   batchOffsets,
   matmulFields,
   matmulHeader,
   matmulValues,
-  modesKey,
   operandModes,
   type MatmulGeometry,
   type MatmulVariant,
   type OperandModes,
 } from './matmul-common.ts';
-import { blockedSource, blockedTileKey, blockedWorkgroups, type BlockedTile } from './matmul-blocked.ts';
+import { blockedSource, blockedWorkgroups, type BlockedTile } from './matmul-blocked.ts';
 import { tiledSource, tiledWorkgroups } from './matmul-tiled.ts';
 
 export { type BlockedTile } from './matmul-blocked.ts';
@@ -52,6 +51,11 @@ export function blockedTileFor(adapter: Pick<AdapterSummary, 'backend'>): Blocke
   return adapter.backend === 'opengles' ? { tm: 16, tn: 16, wx: 8, wy: 4 } : { tm: 8, tn: 8, wx: 8, wy: 4 };
 }
 
+// rb: the batch rank; modes: how each operand is read (vec4 or scalar).
+const NAIVE = defineKernel('matmul:naive', ({ rb }: { rb: number }) => naiveSource(rb));
+const BLOCKED = defineKernel('matmul:blocked', (p: { rb: number; modes: OperandModes; tile: BlockedTile }) => blockedSource(p.rb, p.modes, p.tile));
+const TILED = defineKernel('matmul:tiled', (p: { rb: number; modes: OperandModes }) => tiledSource(p.rb, p.modes));
+
 export interface MatmulPlan {
   variant: MatmulVariant;
   modes: OperandModes;
@@ -62,57 +66,32 @@ export interface MatmulPlan {
 }
 
 /** The kernel, access modes and grid one call will use (exported so tests and benchmarks can report it). */
-export function planMatmul(
-  variant: MatmulVariant,
-  g: MatmulGeometry,
-  adapter: Pick<AdapterSummary, 'backend'> = getEngine().adapter,
-  tileOverride?: BlockedTile,
-): MatmulPlan {
+export function planMatmul(variant: MatmulVariant, g: MatmulGeometry, adapter: Pick<AdapterSummary, 'backend'>, tileOverride?: BlockedTile): MatmulPlan {
   const rb = g.batchShape.length;
   if (variant === 'naive') {
-    return {
-      variant,
-      modes: SCALAR,
-      key: `matmul:naive:b${rb}`,
-      workgroups: [Math.ceil(g.N / 8), Math.ceil(g.M / 8), g.batch],
-      source: () => naiveSource(rb),
-    };
+    return { variant, modes: SCALAR, ...NAIVE({ rb }), workgroups: [Math.ceil(g.N / 8), Math.ceil(g.M / 8), g.batch] };
   }
   const modes = operandModes(g);
   if (variant === 'blocked') {
     const tile = tileOverride ?? blockedTileFor(adapter);
-    return {
-      variant,
-      modes,
-      key: `matmul:blocked:${blockedTileKey(tile)}:${modesKey(modes)}:b${rb}`,
-      workgroups: blockedWorkgroups(tile, g.M, g.N, g.batch),
-      source: () => blockedSource(rb, modes, tile),
-    };
+    return { variant, modes, ...BLOCKED({ rb, modes, tile }), workgroups: blockedWorkgroups(tile, g.M, g.N, g.batch) };
   }
-  return {
-    variant,
-    modes,
-    key: `matmul:tiled:${modesKey(modes)}:b${rb}`,
-    workgroups: tiledWorkgroups(g.M, g.N, g.batch),
-    source: () => tiledSource(rb, modes),
-  };
+  return { variant, modes, ...TILED({ rb, modes }), workgroups: tiledWorkgroups(g.M, g.N, g.batch) };
 }
 
+/** Runs the variant on the engine of a, b and c (its kernel options may fix the blocked tile). */
 export function dispatchMatmul(variant: MatmulVariant, a: Tensor, b: Tensor, c: Tensor, g: MatmulGeometry, tile?: BlockedTile): void {
-  const engine = getEngine();
-  const plan = planMatmul(variant, g, engine.adapter, tile);
+  const engine = engineOf('matmul', [a, b, c]);
+  const plan = planMatmul(variant, g, engine.adapter, tile ?? engine.kernelOptions.matmulTile);
   const [x, y, batch] = plan.workgroups;
-  const chunk = engine.limits.maxComputeWorkgroupsPerDimension;
-  for (let bz0 = 0; bz0 < batch; bz0 += chunk) {
-    launch({
-      op: 'matmul',
-      key: plan.key,
-      source: plan.source,
-      inputs: [a, b],
-      outputs: [c],
-      fields: matmulFields(g.batchShape.length),
-      values: { ...matmulValues(g), bz0 },
-      workgroups: [x, y, Math.min(chunk, batch - bz0)],
-    });
-  }
+  launch({
+    op: 'matmul',
+    kernel: plan,
+    inputs: [a, b],
+    outputs: [c],
+    fields: matmulFields(g.batchShape.length),
+    values: matmulValues(g),
+    // Batches past maxComputeWorkgroupsPerDimension go in chunks, the first index of each in u.bz0.
+    workgroups: { xy: [x, y], batch, batchField: 'bz0' },
+  });
 }

@@ -2,14 +2,15 @@
 // with broadcasting batch dims. Transposes are read through strides, never copied.
 // Kernel variants (chosen per adapter; see kernels/matmul-kernels.ts): 'naive' (reference),
 // 'blocked' (registers only, vec4 loads when aligned: CPU adapters) and 'tiled' (workgroup
-// memory, vec4: real GPUs). SPOOFSCAN_MATMUL=naive|blocked|tiled overrides the choice.
+// memory, vec4: real GPUs). The engine's kernel option `matmul` (SPOOFSCAN_MATMUL=naive|blocked|tiled in
+// Node) overrides the choice.
 import { record } from '../engine/autograd.ts';
-import { getEngine } from '../engine/runtime.ts';
+import type { Engine } from '../engine/runtime.ts';
 import { broadcastShapes, broadcastStrides, formatShape, sizeOf } from '../engine/shape.ts';
-import { allocate, type Tensor } from '../engine/tensor.ts';
+import { allocate, engineOf, type Tensor } from '../engine/tensor.ts';
 import { checkRank, collapseDims, requireDType } from './util.ts';
 import { sumTo } from './reduce-kernel.ts';
-import { dispatchMatmul, MATMUL_VARIANTS, type BlockedTile, type MatmulGeometry, type MatmulVariant } from './matmul-kernels.ts';
+import { dispatchMatmul, type BlockedTile, type MatmulGeometry, type MatmulVariant } from './matmul-kernels.ts';
 
 export interface MatmulOptions {
   transA?: boolean;
@@ -20,14 +21,9 @@ export interface MatmulOptions {
   blockedTile?: BlockedTile;
 }
 
-/** The variant for the current adapter: registers-only on CPU emulators, workgroup tiles on GPUs. */
-export function defaultVariant(): MatmulVariant {
-  const forced = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.SPOOFSCAN_MATMUL;
-  if (forced) {
-    if ((MATMUL_VARIANTS as readonly string[]).includes(forced)) return forced as MatmulVariant;
-    throw new Error(`SPOOFSCAN_MATMUL='${forced}' is not one of ${MATMUL_VARIANTS.join(', ')}`);
-  }
-  return getEngine().adapter.isCpu ? 'blocked' : 'tiled';
+/** The engine's variant: its kernel option, else registers-only on CPU emulators and workgroup tiles on GPUs. */
+export function defaultVariant(engine: Engine): MatmulVariant {
+  return engine.kernelOptions.matmul ?? (engine.adapter.isCpu ? 'blocked' : 'tiled');
 }
 
 /** Sizes and strides of op(A)·op(B) for inputs of these shapes (throws on mismatched dims). */
@@ -80,8 +76,9 @@ export function matmulRaw(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tenso
   checkRank('matmul', a);
   checkRank('matmul', b);
   const g = matmulGeometry(a.shape, b.shape, Boolean(opts.transA), Boolean(opts.transB));
-  const c = allocate(g.outShape, 'f32', 'matmul');
-  if (c.size > 0) dispatchMatmul(opts.variant ?? defaultVariant(), a, b, c, g, opts.blockedTile);
+  const engine = engineOf('matmul', [a, b]);
+  const c = allocate(g.outShape, 'f32', 'matmul', engine);
+  if (c.size > 0) dispatchMatmul(opts.variant ?? defaultVariant(engine), a, b, c, g, opts.blockedTile);
   return c;
 }
 

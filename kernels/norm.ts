@@ -4,8 +4,8 @@
 import { noGrad, record } from '../engine/autograd.ts';
 import { tidy } from '../engine/scope.ts';
 import { formatShape } from '../engine/shape.ts';
-import { allocate, type Tensor } from '../engine/tensor.ts';
-import { getEngine } from '../engine/runtime.ts';
+import { allocate, engineOf, type Tensor } from '../engine/tensor.ts';
+import { defineKernel } from './define.ts';
 import { launch, requireDType, type UField } from './util.ts';
 import { add, affine, mul, rsqrt, sub } from './elementwise.ts';
 import { mean, sum, variance } from './reduce.ts';
@@ -15,12 +15,6 @@ import { assign } from './assign.ts';
 const WGN = 64;
 const LN_FIELDS: UField[] = [['rows', 'u32'], ['C', 'u32'], ['eps', 'f32']];
 
-function rowGroups(rows: number): [number, number, number] {
-  const max = getEngine().limits.maxComputeWorkgroupsPerDimension;
-  if (rows <= max) return [rows, 1, 1];
-  const y = Math.ceil(rows / max);
-  return [Math.ceil(rows / y), y, 1];
-}
 
 const REDUCE_WGSL = `
 var<workgroup> red: array<f32, ${WGN}>;
@@ -99,6 +93,9 @@ ${ENTRY}
 }`;
 }
 
+const LN_FORWARD = defineKernel('layernorm:fwd', lnForwardSource);
+const LN_BACKWARD = defineKernel('layernorm:bwd', lnBackwardSource);
+
 /** LayerNorm over the last dimension with affine weight and bias (PyTorch nn.LayerNorm). */
 export function layerNorm(x: Tensor, weight: Tensor, bias: Tensor, eps = 1e-5): Tensor {
   const op = 'layerNorm';
@@ -108,28 +105,30 @@ export function layerNorm(x: Tensor, weight: Tensor, bias: Tensor, eps = 1e-5): 
     throw new Error(`${op}: input ${formatShape(x.shape)} needs weight and bias of shape [${C}], got ${formatShape(weight.shape)} and ${formatShape(bias.shape)}`);
   }
   const rows = x.size / C;
-  const y = allocate(x.shape, 'f32', op);
-  const stats = allocate([rows, 2], 'f32', op);
+  const engine = engineOf(op, [x, weight, bias]);
+  const y = allocate(x.shape, 'f32', op, engine);
+  const stats = allocate([rows, 2], 'f32', op, engine);
   if (rows > 0 && C > 0) {
-    launch({ op, key: 'layernorm:fwd', source: lnForwardSource, inputs: [x, weight, bias], outputs: [y, stats], fields: LN_FIELDS, values: { rows, C, eps }, workgroups: rowGroups(rows) });
+    // One workgroup per row.
+    launch({ op, kernel: LN_FORWARD(), inputs: [x, weight, bias], outputs: [y, stats], fields: LN_FIELDS, values: { rows, C, eps }, workgroups: { fold: rows } });
   }
   const out = record(
     op,
     [x, weight, bias],
     y,
     (g, [sx, sw, sst]) => {
-      const dx = allocate(sx.shape, 'f32', `${op}.backward`);
-      const dyxh = allocate(sx.shape, 'f32', `${op}.backward`);
+      const bop = `${op}.backward`;
+      const dx = allocate(sx.shape, 'f32', bop, engineOf(bop, [sx, g]));
+      const dyxh = allocate(sx.shape, 'f32', bop, engineOf(bop, [sx, g]));
       if (rows > 0 && C > 0) {
         launch({
-          op: `${op}.backward`,
-          key: 'layernorm:bwd',
-          source: lnBackwardSource,
+          op: bop,
+          kernel: LN_BACKWARD(),
           inputs: [sx, sw, sst, g],
           outputs: [dx, dyxh],
           fields: LN_FIELDS,
           values: { rows, C, eps },
-          workgroups: rowGroups(rows),
+          workgroups: { fold: rows },
         });
       }
       const g2 = g.view([rows, C]);

@@ -1,6 +1,7 @@
 // Fused optimizer updates: one kernel per parameter per step updates the parameter and its state
 // in place (no temporaries). Hyper-parameters and bias corrections travel in uniforms.
 import type { Tensor } from '../engine/tensor.ts';
+import { defineKernel } from './define.ts';
 import { grid1d, launch, main1d, type UField } from './util.ts';
 
 const ADAM_FIELDS: UField[] = [
@@ -27,12 +28,9 @@ export interface AdamStepParams {
   decoupled: boolean;
 }
 
-/** PyTorch Adam/AdamW (amsgrad off): p, m, v are updated in place from gradient g. */
-export function adamStep(p: Tensor, g: Tensor, m: Tensor, v: Tensor, h: AdamStepParams): void {
-  launch({
-    op: h.decoupled ? 'adamw' : 'adam',
-    key: 'optim:adam',
-    source: () => `@group(0) @binding(0) var<storage, read> g: array<f32>;
+const ADAM = defineKernel(
+  'optim:adam',
+  () => `@group(0) @binding(0) var<storage, read> g: array<f32>;
 @group(0) @binding(1) var<storage, read_write> p: array<f32>;
 @group(0) @binding(2) var<storage, read_write> m: array<f32>;
 @group(0) @binding(3) var<storage, read_write> v: array<f32>;
@@ -47,6 +45,13 @@ ${main1d(`  if (idx >= u.n) { return; }
   m[idx] = mm;
   v[idx] = vv;
   p[idx] = w - (u.lr / u.bc1) * mm / (sqrt(vv) / u.bc2sqrt + u.eps);`)}`,
+);
+
+/** PyTorch Adam/AdamW (amsgrad off): p, m, v are updated in place from gradient g. */
+export function adamStep(p: Tensor, g: Tensor, m: Tensor, v: Tensor, h: AdamStepParams): void {
+  launch({
+    op: h.decoupled ? 'adamw' : 'adam',
+    kernel: ADAM(),
     inputs: [g],
     outputs: [p, m, v],
     fields: ADAM_FIELDS,
@@ -85,12 +90,9 @@ export interface SgdStepParams {
   first: boolean;
 }
 
-/** PyTorch SGD with momentum: p and the momentum buffer are updated in place. */
-export function sgdStep(p: Tensor, g: Tensor, buf: Tensor, h: SgdStepParams): void {
-  launch({
-    op: 'sgd',
-    key: 'optim:sgd',
-    source: () => `@group(0) @binding(0) var<storage, read> g: array<f32>;
+const SGD = defineKernel(
+  'optim:sgd',
+  () => `@group(0) @binding(0) var<storage, read> g: array<f32>;
 @group(0) @binding(1) var<storage, read_write> p: array<f32>;
 @group(0) @binding(2) var<storage, read_write> buf: array<f32>;
 struct U { n: u32, lr: f32, momentum: f32, dampening: f32, wd: f32, first: u32, nesterov: u32 }
@@ -107,6 +109,13 @@ ${main1d(`  if (idx >= u.n) { return; }
     buf[idx] = buf[idx];
   }
   p[idx] = w - u.lr * d;`)}`,
+);
+
+/** PyTorch SGD with momentum: p and the momentum buffer are updated in place. */
+export function sgdStep(p: Tensor, g: Tensor, buf: Tensor, h: SgdStepParams): void {
+  launch({
+    op: 'sgd',
+    kernel: SGD(),
     inputs: [g],
     outputs: [p, buf],
     fields: SGD_FIELDS,

@@ -2,8 +2,8 @@
 // sumTo, the gradient rule of broadcasting. Split from reduce.ts so that elementwise.ts and layout.ts can
 // use sumTo without importing reduce.ts, which builds its gradients from elementwise and layout ops.
 import { formatShape, shapesEqual, stridesOf } from '../engine/shape.ts';
-import { allocate, type Tensor } from '../engine/tensor.ts';
-import { getEngine } from '../engine/runtime.ts';
+import { allocate, engineOf, type Tensor } from '../engine/tensor.ts';
+import { defineKernel } from './define.ts';
 import { bindings, collapseDims, grid1d, launch, main1d, stridedOffsets, type UField } from './util.ts';
 
 export type RedOp = 'sum' | 'max' | 'min';
@@ -41,12 +41,8 @@ export function plan(op: string, x: Tensor, axes: number[], keepDims: boolean): 
   return { outShape, keepShape, nOut, nRed, kShape: k.shape, kStrides: k.strides[0], rShape: r.shape, rStrides: r.strides[0] };
 }
 
-export function reduceKernel(op: RedOp, name: string, x: Tensor, p: Plan, scale: number): Tensor {
-  const y = allocate(p.outShape, 'f32', name);
-  if (p.nOut === 0) return y;
-  const rk = p.kShape.length;
-  const rr = p.rShape.length;
-  const fields: UField[] = [
+function reduceFields(rk: number, rr: number): UField[] {
+  return [
     ['nOut', 'u32'],
     ['nRed', 'u32'],
     ['scale', 'f32'],
@@ -55,14 +51,21 @@ export function reduceKernel(op: RedOp, name: string, x: Tensor, p: Plan, scale:
     ['rshape', 'arr', rr],
     ['rs', 'arr', rr],
   ];
-  const values = { nOut: p.nOut, nRed: p.nRed, scale, kshape: p.kShape, ks: p.kStrides, rshape: p.rShape, rs: p.rStrides };
-  const fin = op === 'sum' ? 'acc * u.scale' : 'acc';
-  const wide = p.nRed >= 512 && p.nOut <= 8192;
-  if (!wide) {
-    launch({
-      op: name,
-      key: `reduce:${op}:narrow:k${rk}:r${rr}`,
-      source: () => `${bindings(['x_'], ['y_'], 'f32', true, fields)}
+}
+
+interface ReduceParams {
+  op: RedOp;
+  /** Ranks of the kept and the reduced index spaces. */
+  rk: number;
+  rr: number;
+}
+
+const finish = (op: RedOp): string => (op === 'sum' ? 'acc * u.scale' : 'acc');
+
+/** One thread per output. */
+const NARROW = defineKernel(
+  'reduce:narrow',
+  ({ op, rk, rr }: ReduceParams) => `${bindings(['x_'], ['y_'], 'f32', true, reduceFields(rk, rr))}
 ${main1d(`  if (idx >= u.nOut) { return; }
 ${stridedOffsets(rk, 'kshape', ['ks'])}
   var acc: f32 = ${INIT[op]};
@@ -70,19 +73,13 @@ ${stridedOffsets(rk, 'kshape', ['ks'])}
 ${stridedOffsets(rr, 'rshape', ['rs'], 'r')}
     acc = ${COMBINE[op]('acc', 'x_[off_ks + off_rs]')};
   }
-  y_[idx] = ${fin};`)}`,
-      inputs: [x],
-      outputs: [y],
-      fields,
-      values,
-      workgroups: grid1d(p.nOut),
-    });
-    return y;
-  }
-  launch({
-    op: name,
-    key: `reduce:${op}:wide:k${rk}:r${rr}`,
-    source: () => `${bindings(['x_'], ['y_'], 'f32', true, fields)}
+  y_[idx] = ${finish(op)};`)}`,
+);
+
+/** One workgroup per output (long reductions). */
+const WIDE = defineKernel(
+  'reduce:wide',
+  ({ op, rk, rr }: ReduceParams) => `${bindings(['x_'], ['y_'], 'f32', true, reduceFields(rk, rr))}
 var<workgroup> part: array<f32, ${WG_RED}>;
 @compute @workgroup_size(${WG_RED})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32, @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -102,22 +99,26 @@ ${stridedOffsets(rr, 'rshape', ['rs'], 'r')}
     if (lid < s) { part[lid] = ${COMBINE[op]('part[lid]', 'part[lid + s]')}; }
     workgroupBarrier();
   }
-  if (lid == 0u && in_range) { let acc = part[0]; y_[idx] = ${fin}; }
+  if (lid == 0u && in_range) { let acc = part[0]; y_[idx] = ${finish(op)}; }
 }`,
+);
+
+export function reduceKernel(op: RedOp, name: string, x: Tensor, p: Plan, scale: number): Tensor {
+  const y = allocate(p.outShape, 'f32', name, engineOf(name, [x]));
+  if (p.nOut === 0) return y;
+  const rk = p.kShape.length;
+  const rr = p.rShape.length;
+  const wide = p.nRed >= 512 && p.nOut <= 8192;
+  launch({
+    op: name,
+    kernel: (wide ? WIDE : NARROW)({ op, rk, rr }),
     inputs: [x],
     outputs: [y],
-    fields,
-    values,
-    workgroups: foldGroups(p.nOut),
+    fields: reduceFields(rk, rr),
+    values: { nOut: p.nOut, nRed: p.nRed, scale, kshape: p.kShape, ks: p.kStrides, rshape: p.rShape, rs: p.rStrides },
+    workgroups: wide ? { fold: p.nOut } : grid1d(p.nOut),
   });
   return y;
-}
-
-function foldGroups(groups: number): [number, number, number] {
-  const max = getEngine().limits.maxComputeWorkgroupsPerDimension;
-  if (groups <= max) return [groups, 1, 1];
-  const y = Math.ceil(groups / max);
-  return [Math.ceil(groups / y), y, 1];
 }
 
 /** Sums a broadcast result back down to `shape` (the gradient rule of broadcasting). Always returns a new tensor. */

@@ -2,22 +2,28 @@
 // backward kernels. Rows are made contiguous first when the axis is not the last.
 import { record } from '../engine/autograd.ts';
 import { normAxis } from '../engine/shape.ts';
-import { allocate, type Tensor } from '../engine/tensor.ts';
+import { allocate, engineOf, type Tensor } from '../engine/tensor.ts';
+import { defineKernel } from './define.ts';
 import { bindings, grid1d, launch, main1d, requireDType, type UField } from './util.ts';
 import { transpose } from './layout.ts';
 
 const FIELDS: UField[] = [['rows', 'u32'], ['len', 'u32']];
 
-function rowKernel(op: string, key: string, inputs: Tensor[], out: Tensor, body: string, len: number): void {
-  const rows = out.size / len;
-  const names = inputs.map((_, i) => `in${i}`);
-  launch({
-    op,
-    key,
-    source: () => `${bindings(names, ['out'], 'f32', true, FIELDS)}
+type Kind = 'softmax' | 'logSoftmax';
+
+const ROW = defineKernel('softmax:row', (p: { kind: Kind; backward: boolean }) => {
+  const names = p.backward ? ['in0', 'in1'] : ['in0'];
+  return `${bindings(names, ['out'], 'f32', true, FIELDS)}
 ${main1d(`  if (idx >= u.rows) { return; }
   let base = idx * u.len;
-${body}`)}`,
+${(p.backward ? BACKWARD : FORWARD)[p.kind]}`)}`;
+});
+
+function rowKernel(op: string, kind: Kind, backward: boolean, inputs: Tensor[], out: Tensor, len: number): void {
+  const rows = out.size / len;
+  launch({
+    op,
+    kernel: ROW({ kind, backward }),
     inputs,
     outputs: [out],
     fields: FIELDS,
@@ -54,15 +60,16 @@ const BACKWARD: Record<'softmax' | 'logSoftmax', string> = {
 
 function lastAxis(kind: 'softmax' | 'logSoftmax', x: Tensor): Tensor {
   const len = x.shape[x.rank - 1];
-  const y = allocate(x.shape, 'f32', kind);
-  if (y.size > 0 && len > 0) rowKernel(kind, `${kind}:fwd`, [x], y, FORWARD[kind], len);
+  const y = allocate(x.shape, 'f32', kind, engineOf(kind, [x]));
+  if (y.size > 0 && len > 0) rowKernel(kind, kind, false, [x], y, len);
   return record(
     kind,
     [x],
     y,
     (g, [sy]) => {
-      const dx = allocate(sy.shape, 'f32', `${kind}.backward`);
-      if (dx.size > 0) rowKernel(`${kind}.backward`, `${kind}:bwd`, [sy, g], dx, BACKWARD[kind], len);
+      const op = `${kind}.backward`;
+      const dx = allocate(sy.shape, 'f32', op, engineOf(op, [sy, g]));
+      if (dx.size > 0) rowKernel(op, kind, true, [sy, g], dx, len);
       return [dx];
     },
     [y],

@@ -1,8 +1,10 @@
-// Shared pieces for kernel launchers: uniform layouts (WGSL struct + packing from one spec),
-// 1-D grids folded into 2-D above 65,535 workgroups, and strided index code generation.
-import { getEngine } from '../engine/runtime.ts';
-import { allocate, type DType, type Tensor } from '../engine/tensor.ts';
+// Shared pieces for kernel launchers: uniform layouts (WGSL struct + packing from one spec), launch()
+// (which runs a kernel on the engine owning its tensors, folding 1-D grids into 2-D and chunking batches
+// by that engine's limits) and strided index code generation.
+import type { Engine } from '../engine/runtime.ts';
+import { allocate, engineOf, type DType, type Tensor } from '../engine/tensor.ts';
 import { formatShape } from '../engine/shape.ts';
+import type { KernelSource } from './define.ts';
 
 export const WG = 64;
 
@@ -47,10 +49,21 @@ export function uAt(name: string, k: number): string {
   return `u.${name}[${k >> 2}].${'xyzw'[k & 3]}`;
 }
 
-/** Workgroup counts for `threads` invocations of a WG-wide 1-D kernel, folded into 2-D when large. */
-export function grid1d(threads: number, wg = WG): [number, number, number] {
-  const groups = Math.ceil(threads / wg);
-  const max = getEngine().limits.maxComputeWorkgroupsPerDimension;
+/**
+ * A launch grid: explicit workgroup counts; `fold`: a 1-D count of workgroups, folded into x×y when it
+ * exceeds the engine's maxComputeWorkgroupsPerDimension (kernels index with `gid.x + gid.y·nwg.x·wg`);
+ * `batch`: x×y workgroups per batch entry, z over the batch, dispatched in chunks of at most that limit
+ * with each chunk's first batch index in the uniform `batchField`.
+ */
+export type Grid = [number, number, number] | { fold: number } | { xy: [number, number]; batch: number; batchField: string };
+
+/** The folded grid for `threads` invocations of a WG-wide 1-D kernel. */
+export function grid1d(threads: number, wg = WG): Grid {
+  return { fold: Math.ceil(threads / wg) };
+}
+
+/** `groups` workgroups as x×y within the limit `max` per dimension. */
+export function foldGroups(groups: number, max: number): [number, number, number] {
   if (groups <= max) return [groups, 1, 1];
   const y = Math.ceil(groups / max);
   return [Math.ceil(groups / y), y, 1];
@@ -127,25 +140,35 @@ export function bindings(inputs: readonly string[], outputs: readonly string[], 
 
 export interface LaunchSpec {
   op: string;
-  key: string;
-  source: () => string;
+  /** From a defineKernel definition (kernels/define.ts). */
+  kernel: KernelSource;
   inputs: readonly Tensor[];
   outputs: readonly Tensor[];
   fields?: readonly UField[];
   values?: UValues;
-  workgroups: [number, number, number];
+  workgroups: Grid;
 }
 
-export function launch(s: LaunchSpec): void {
-  const buffers = [...s.inputs, ...s.outputs].map((t) => t.bufferFor(s.op));
-  getEngine().dispatch({
-    op: s.op,
-    key: s.key,
-    source: s.source,
-    buffers,
-    uniforms: s.fields ? packUniforms(s.fields, s.values ?? {}) : undefined,
-    workgroups: s.workgroups,
-  });
+/** Records the kernel on the engine that owns all its tensors (throws if they belong to two engines). */
+export function launch(s: LaunchSpec): Engine {
+  const tensors = [...s.inputs, ...s.outputs];
+  const engine = engineOf(s.op, tensors);
+  const buffers = tensors.map((t) => t.bufferFor(s.op));
+  const max = engine.limits.maxComputeWorkgroupsPerDimension;
+  const run = (workgroups: [number, number, number], values: UValues | undefined) =>
+    engine.dispatch({
+      op: s.op,
+      key: s.kernel.key,
+      source: s.kernel.source,
+      buffers,
+      uniforms: s.fields ? packUniforms(s.fields, values ?? {}) : undefined,
+      workgroups,
+    });
+  const g = s.workgroups;
+  if (Array.isArray(g)) run(g, s.values);
+  else if ('fold' in g) run(foldGroups(g.fold, max), s.values);
+  else for (let b0 = 0; b0 < g.batch; b0 += max) run([g.xy[0], g.xy[1], Math.min(max, g.batch - b0)], { ...s.values, [g.batchField]: b0 });
+  return engine;
 }
 
 export { allocate };

@@ -6,7 +6,8 @@
 // `foldWeightNorm` is the inference path: the same forward, not recorded, computed once.
 import { noGrad, record } from '../engine/autograd.ts';
 import { formatShape, normAxis } from '../engine/shape.ts';
-import { allocate, type Tensor } from '../engine/tensor.ts';
+import { allocate, engineOf, type Tensor } from '../engine/tensor.ts';
+import { defineKernel } from './define.ts';
 import { launch, grid1d, main1d, requireDType, type UField } from './util.ts';
 
 const FIELDS: UField[] = [
@@ -42,20 +43,11 @@ function decl(names: string[], out: string): string {
   return lines.join('\n');
 }
 
-/**
- * One workgroup per index d of `dim`: 'norm' gives ‖v_d‖; 'dg' gives ⟨G_d, v_d⟩/n_d.
- * Deterministic (fixed per-thread strides and a fixed tree), no atomics.
- */
-function reducePerIndex(mode: 'norm' | 'dg', inputs: Tensor[], l: Layout, v: Tensor): Tensor {
-  const op = mode === 'dg' ? 'weightNorm.backward' : 'weightNorm';
-  const out = allocate([l.D], 'f32', op);
-  const names = mode === 'norm' ? ['V'] : ['GW', 'V', 'NRM'];
-  const term = mode === 'norm' ? 'V[e] * V[e]' : 'GW[e] * V[e]';
-  const finish = mode === 'norm' ? 'sqrt(part[0])' : 'part[0] / NRM[d]';
-  launch({
-    op,
-    key: `weightNorm:${mode}`,
-    source: () => `${decl(names, 'OUT')}
+const REDUCE = defineKernel('weightNorm:reduce', (p: { mode: 'norm' | 'dg' }) => {
+  const names = p.mode === 'norm' ? ['V'] : ['GW', 'V', 'NRM'];
+  const term = p.mode === 'norm' ? 'V[e] * V[e]' : 'GW[e] * V[e]';
+  const finish = p.mode === 'norm' ? 'sqrt(part[0])' : 'part[0] / NRM[d]';
+  return `${decl(names, 'OUT')}
 var<workgroup> part: array<f32, ${RWG}>;
 @compute @workgroup_size(${RWG})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
@@ -72,7 +64,19 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     workgroupBarrier();
   }
   if (lid.x == 0u) { OUT[d] = ${finish}; }
-}`,
+}`;
+});
+
+/**
+ * One workgroup per index d of `dim`: 'norm' gives ‖v_d‖; 'dg' gives ⟨G_d, v_d⟩/n_d.
+ * Deterministic (fixed per-thread strides and a fixed tree), no atomics.
+ */
+function reducePerIndex(mode: 'norm' | 'dg', inputs: Tensor[], l: Layout, v: Tensor): Tensor {
+  const op = mode === 'dg' ? 'weightNorm.backward' : 'weightNorm';
+  const out = allocate([l.D], 'f32', op, engineOf(op, inputs));
+  launch({
+    op,
+    kernel: REDUCE({ mode }),
     inputs,
     outputs: [out],
     fields: FIELDS,
@@ -82,18 +86,22 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   return out;
 }
 
-/** Elementwise pass: 'apply' W = v·g/n; 'dv' dv = (g/n)·(G − (v/n)·dg). */
-function elementwise(mode: 'apply' | 'dv', inputs: Tensor[], l: Layout, v: Tensor): Tensor {
-  const out = allocate(v.shape, 'f32', mode === 'apply' ? 'weightNorm' : 'weightNorm.backward');
-  const names = mode === 'apply' ? ['V', 'GN', 'NRM'] : ['V', 'GN', 'NRM', 'GW', 'DG'];
-  const expr = mode === 'apply' ? 'V[idx] * GN[d] / NRM[d]' : '(GN[d] / NRM[d]) * (GW[idx] - (V[idx] / NRM[d]) * DG[d])';
-  launch({
-    op: mode === 'apply' ? 'weightNorm' : 'weightNorm.backward',
-    key: `weightNorm:${mode}`,
-    source: () => `${decl(names, 'OUT')}
+const SCALE = defineKernel('weightNorm:scale', (p: { mode: 'apply' | 'dv' }) => {
+  const names = p.mode === 'apply' ? ['V', 'GN', 'NRM'] : ['V', 'GN', 'NRM', 'GW', 'DG'];
+  const expr = p.mode === 'apply' ? 'V[idx] * GN[d] / NRM[d]' : '(GN[d] / NRM[d]) * (GW[idx] - (V[idx] / NRM[d]) * DG[d])';
+  return `${decl(names, 'OUT')}
 ${main1d(`  if (idx >= u.n) { return; }
   let d = (idx / u.inner) % u.D;
-  OUT[idx] = ${expr};`)}`,
+  OUT[idx] = ${expr};`)}`;
+});
+
+/** Elementwise pass: 'apply' W = v·g/n; 'dv' dv = (g/n)·(G − (v/n)·dg). */
+function elementwise(mode: 'apply' | 'dv', inputs: Tensor[], l: Layout, v: Tensor): Tensor {
+  const op = mode === 'apply' ? 'weightNorm' : 'weightNorm.backward';
+  const out = allocate(v.shape, 'f32', op, engineOf(op, inputs));
+  launch({
+    op,
+    kernel: SCALE({ mode }),
     inputs,
     outputs: [out],
     fields: FIELDS,

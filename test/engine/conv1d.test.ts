@@ -4,10 +4,10 @@
 // terms of size ≈ 1 stay near 1e-6), 2e-3 for finite differences of the nonlinear weight norm.
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { backward, getEngine, initEngine, noGrad, requiresGrad, tensor, tidy, type Tensor } from '../../engine/node.ts';
+import { backward, getEngine, initEngine, kernelOptionsFromEnv, noGrad, requiresGrad, tensor, tidy, type Tensor } from '../../engine/node.ts';
 // The engine does not import kernels: loading them registers the self-check initEngine runs and gradient accumulation.
 import '../../kernels/index.ts';
-import { conv1d, conv1dGeometry, defaultConvImpl, conv1dOutputLength, conv1dTile, setConv1dTile, type Conv1dOptions } from '../../kernels/conv1d.ts';
+import { conv1d, conv1dGeometry, defaultConvImpl, conv1dOutputLength, conv1dTile, type Conv1dOptions } from '../../kernels/conv1d.ts';
 import { convTileFor } from '../../kernels/conv1d-kernels.ts';
 import { foldWeightNorm, weightNorm } from '../../kernels/weight-norm.ts';
 import { Rng } from '../../engine/random.ts';
@@ -111,35 +111,36 @@ describe('conv1d on XLS-R-like shapes (scaled down)', () => {
 });
 
 describe('default path choice', () => {
-  it('follows the adapter (im2col for long reductions on GPUs, for the 1-channel block on CPUs); SPOOFSCAN_CONV overrides', () => {
+  it("follows the adapter (im2col for long reductions on GPUs, for the 1-channel block on CPUs); the engine's option (SPOOFSCAN_CONV) overrides", () => {
     const g = conv1dGeometry([1, 512, 1000], [512, 512, 3], { stride: 2 });
-    const saved = process.env.SPOOFSCAN_CONV;
+    const e = getEngine();
+    const saved = e.kernelOptions.conv;
     try {
-      delete process.env.SPOOFSCAN_CONV;
-      expect(defaultConvImpl(g)).toBe(getEngine().adapter.isCpu ? 'implicit' : 'im2col');
+      e.setKernelOptions({ conv: undefined });
+      expect(defaultConvImpl(g, e)).toBe(e.adapter.isCpu ? 'implicit' : 'im2col');
       // grouped convs keep the implicit kernels everywhere; the 1-channel first block is the reverse case
-      expect(defaultConvImpl(conv1dGeometry([1, 64, 300], [64, 4, 128], { padding: 64, groups: 16 }))).toBe('implicit');
-      expect(defaultConvImpl(conv1dGeometry([1, 1, 4000], [512, 1, 10], { stride: 5 }))).toBe(getEngine().adapter.isCpu ? 'im2col' : 'implicit');
-      process.env.SPOOFSCAN_CONV = 'im2col';
-      expect(defaultConvImpl(g)).toBe('im2col');
-      process.env.SPOOFSCAN_CONV = 'fast';
-      expect(() => defaultConvImpl(g)).toThrow(/SPOOFSCAN_CONV='fast' is not one of implicit, im2col/);
+      expect(defaultConvImpl(conv1dGeometry([1, 64, 300], [64, 4, 128], { padding: 64, groups: 16 }), e)).toBe('implicit');
+      expect(defaultConvImpl(conv1dGeometry([1, 1, 4000], [512, 1, 10], { stride: 5 }), e)).toBe(e.adapter.isCpu ? 'im2col' : 'implicit');
+      e.setKernelOptions({ conv: 'im2col' });
+      expect(defaultConvImpl(g, e)).toBe('im2col');
+      expect(kernelOptionsFromEnv({ SPOOFSCAN_CONV: 'im2col' })).toEqual({ conv: 'im2col' });
+      expect(() => kernelOptionsFromEnv({ SPOOFSCAN_CONV: 'fast' })).toThrow(/SPOOFSCAN_CONV='fast' is not one of implicit, im2col/);
     } finally {
-      if (saved === undefined) delete process.env.SPOOFSCAN_CONV;
-      else process.env.SPOOFSCAN_CONV = saved;
+      e.setKernelOptions({ conv: saved });
     }
   });
 });
 
 describe('the GPU tiling and split-K, forced on this adapter', () => {
   it('gives the same results (4 positions per invocation, 16×4 workgroups, reduction split into chunks)', async () => {
-    setConv1dTile({ ...convTileFor({ isCpu: false }), splitTarget: 1 << 30 });
+    const e = getEngine();
+    e.setKernelOptions({ convTile: { ...convTileFor({ isCpu: false }), splitTarget: 1 << 30 } });
     try {
-      expect(conv1dTile().tn).toBe(4);
+      expect(conv1dTile(e).tn).toBe(4);
       await checkCase({ B: 2, Cin: 6, Cout: 9, K: 5, L: 23, bias: true, opts: { stride: 2, padding: 2, dilation: 2, groups: 3 } }, 61);
       await checkCase({ B: 1, Cin: 32, Cout: 32, K: 16, L: 37, bias: true, opts: { padding: 8, groups: 2, trimEnd: 1 } }, 62);
     } finally {
-      setConv1dTile(null);
+      e.setKernelOptions({ convTile: undefined });
     }
   });
 });

@@ -8,7 +8,7 @@
 // off by about max|A|·max|B| and fails by orders of magnitude.
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import { backward, getEngine, requiresGrad, tensor, tidy, type Tensor } from '../../engine/node.ts';
+import { backward, getEngine, kernelOptionsFromEnv, requiresGrad, tensor, tidy, type Tensor } from '../../engine/node.ts';
 import { defaultVariant, matmul, matmulGeometry, matmulRaw } from '../../kernels/matmul.ts';
 import { MATMUL_VARIANTS, planMatmul, type MatmulVariant } from '../../kernels/matmul-kernels.ts';
 import { operandModes, type OperandModes } from '../../kernels/matmul-common.ts';
@@ -101,7 +101,7 @@ describe('matmul forward vs float64 reference', () => {
       const g = matmulGeometry(aShape, bShape, Boolean(c.transA), Boolean(c.transB));
       expect(operandModes(g)).toMatchObject(modes);
       for (const variant of ['blocked', 'tiled'] as const) {
-        expect(planMatmul(variant, g).modes).toMatchObject(modes);
+        expect(planMatmul(variant, g, getEngine().adapter).modes).toMatchObject(modes);
         await checkForward(c, variant, 7);
       }
     });
@@ -150,19 +150,16 @@ describe('matmul forward vs float64 reference', () => {
 });
 
 describe('variant choice', () => {
-  const saved = process.env.SPOOFSCAN_MATMUL;
-  afterEach(() => {
-    if (saved === undefined) delete process.env.SPOOFSCAN_MATMUL;
-    else process.env.SPOOFSCAN_MATMUL = saved;
-  });
+  afterEach(() => getEngine().setKernelOptions({ matmul: kernelOptionsFromEnv(process.env).matmul }));
 
-  it('picks registers-only on CPU adapters and workgroup tiles on GPUs; SPOOFSCAN_MATMUL overrides', () => {
-    delete process.env.SPOOFSCAN_MATMUL;
-    expect(defaultVariant()).toBe(getEngine().adapter.isCpu ? 'blocked' : 'tiled');
-    process.env.SPOOFSCAN_MATMUL = 'naive';
-    expect(defaultVariant()).toBe('naive');
-    process.env.SPOOFSCAN_MATMUL = 'fast';
-    expect(() => defaultVariant()).toThrow(/SPOOFSCAN_MATMUL='fast' is not one of naive, blocked, tiled/);
+  it("picks registers-only on CPU adapters and workgroup tiles on GPUs; the engine's option (SPOOFSCAN_MATMUL) overrides", () => {
+    const e = getEngine();
+    e.setKernelOptions({ matmul: undefined });
+    expect(defaultVariant(e)).toBe(e.adapter.isCpu ? 'blocked' : 'tiled');
+    e.setKernelOptions({ matmul: 'naive' });
+    expect(defaultVariant(e)).toBe('naive');
+    expect(kernelOptionsFromEnv({ SPOOFSCAN_MATMUL: 'tiled' })).toEqual({ matmul: 'tiled' });
+    expect(() => kernelOptionsFromEnv({ SPOOFSCAN_MATMUL: 'fast' })).toThrow(/SPOOFSCAN_MATMUL='fast' is not one of naive, blocked, tiled/);
   });
 
   it('uses an adapter-specific register tile for blocked', () => {
@@ -170,8 +167,9 @@ describe('variant choice', () => {
     const sw = planMatmul('blocked', g, { backend: 'vulkan' });
     expect(sw.key).not.toBe(planMatmul('blocked', g, { backend: 'opengles' }).key);
     const gl = planMatmul('blocked', g, { backend: 'opengles' });
-    expect(sw.key).toMatch(/^matmul:blocked:\d+x\d+w\d+x\d+:ak4\.bn4\.cv4:b1$/);
-    expect(gl.key).toMatch(/^matmul:blocked:\d+x\d+w\d+x\d+:ak4\.bn4\.cv4:b1$/);
+    // The key is the kernel's name and its parameters (kernels/define.ts): batch rank, operand modes, tile.
+    expect(sw.key).toBe('matmul:blocked{modes:{a:"k4",b:"n4",c:"v4"},rb:1,tile:{tm:8,tn:8,wx:8,wy:4}}');
+    expect(gl.key).toBe('matmul:blocked{modes:{a:"k4",b:"n4",c:"v4"},rb:1,tile:{tm:16,tn:16,wx:8,wy:4}}');
   });
 });
 

@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { getEngine, tensor, zeros } from '../../engine/node.ts';
 import { adaptWgsl, glesBarrierFix } from '../../engine/wgsl-compat.ts';
+import { defineKernel } from '../../kernels/define.ts';
 import { allocate, launch } from '../../kernels/util.ts';
 import { useEngine } from '../helpers/engine.ts';
 
@@ -39,8 +40,8 @@ describe('workgroup barriers', () => {
   it('every invocation sees the mean although the array is reused for the second', async () => {
     const xs = Float32Array.from({ length: N }, (_, i) => (i < 9 ? i + 1 : 0));
     const x = tensor(xs, [N]);
-    const y = allocate([2 * N], 'f32', 'test');
-    launch({ op: 'barrierReuse', key: 'test:barrier-reuse', source: () => SOURCE, inputs: [x], outputs: [y], workgroups: [1, 1, 1] });
+    const y = allocate([2 * N], 'f32', 'test', getEngine());
+    launch({ op: 'barrierReuse', kernel: defineKernel('test:barrier-reuse', () => SOURCE)(), inputs: [x], outputs: [y], workgroups: [1, 1, 1] });
     const out = await y.data();
     expect(new Set(out.slice(0, N))).toEqual(new Set([5]));
     expect(new Set(out.slice(N))).toEqual(new Set([60]));
