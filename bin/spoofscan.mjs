@@ -3,7 +3,7 @@
 import { register } from 'tsx/esm/api';
 register();
 const { main } = await import('../cli/main.ts');
-const { printError, reportError } = await import('../cli/errors.ts');
+const { printError, reportError } = await import('../common/errors.ts');
 // Errors that escape the command's promise (a stray callback, a worker thread) get the same one-line treatment.
 const last = (e) => {
   const r = reportError(e, 'spoofscan');

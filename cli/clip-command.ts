@@ -10,7 +10,7 @@ import { formatLoadReport, LoadError, type LoadedWeights } from '../models/io/in
 import { fileSource } from '../models/io/file-source.node.ts';
 import { describeProvenance, readModelInfo, type ModelInfo } from '../models/model-info.ts';
 import { parseWindowLength } from '../train/data/crop.ts';
-import { UserError } from './errors.ts';
+import { UserError } from '../common/errors.ts';
 import { collectInputs, type Inputs } from './inputs.ts';
 import { defaultModel, type PRETRAINED } from './pretrained.ts';
 

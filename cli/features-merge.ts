@@ -7,7 +7,7 @@ import { openSafetensors, type SafetensorsFile } from '../models/io/index.ts';
 import { writeSafetensorsFile, type WritableTensor } from '../models/io/safetensors-write.node.ts';
 import { MergeError, mergeOrder } from '../inference/merge.ts';
 import { parseShardTag, type ShardTag } from '../inference/shard.ts';
-import { UserError } from './errors.ts';
+import { UserError } from '../common/errors.ts';
 
 export const FEATURES_FORMAT = 'spoofscan-features';
 export const SHARD_KEY = 'spoofscan.shard';

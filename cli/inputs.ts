@@ -5,7 +5,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { detectProtocolFormat, parseProtocol, PROTOCOL_FORMATS, type ProtocolFormat } from '../train/data/protocols.ts';
-import { UserError } from './errors.ts';
+import { UserError } from '../common/errors.ts';
 
 export interface InputItem {
   /** The id written to score files: the list's path as written, or the path given. */

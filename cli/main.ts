@@ -3,7 +3,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { EXIT_OK, EXIT_USAGE, printError, reportError } from './errors.ts';
+import { EXIT_OK, EXIT_USAGE, printError, reportError } from '../common/errors.ts';
 
 export interface Command {
   summary: string;
@@ -52,7 +52,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     return await (await load(name)).run(rest);
   } catch (e) {
-    // One line naming the file and the problem; the stack only with SPOOFSCAN_DEBUG=1 (cli/errors.ts).
+    // One line naming the file and the problem; the stack only with SPOOFSCAN_DEBUG=1 (common/errors.ts).
     const r = reportError(e, `spoofscan ${name}`);
     printError(r);
     return r.exitCode;

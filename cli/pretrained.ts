@@ -2,7 +2,7 @@
 // README.md), used when a command is given no --model.
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { UserError } from './errors.ts';
+import { UserError } from '../common/errors.ts';
 
 export const PRETRAINED = {
   detector: fileURLToPath(new URL('../models/pretrained/detector.safetensors', import.meta.url)),

@@ -9,7 +9,7 @@ import { writeFileAtomic } from '../models/io/atomic-write.node.ts';
 import { formatScoreTable, parseScoreTable, type ScoreTable, type TableRow } from '../inference/score-table.ts';
 import type { ScoreFormat } from '../inference/score-writer.ts';
 import { formatShardTag, parseShard, parseShardTag, takeShard, type Env, type Shard, type ShardTag } from '../inference/shard.ts';
-import { UsageError, UserError } from './errors.ts';
+import { UsageError, UserError } from '../common/errors.ts';
 
 export const DEFAULT_SAVE_EVERY = 20;
 

@@ -5,7 +5,7 @@
 //   1  bad input: a file, its contents or a flag value is at fault (the message names the file and the problem)
 //   2  usage error: unknown command, unknown or malformed option, wrong number of arguments
 //   3  internal error: a bug in spoofscan (one line; SPOOFSCAN_DEBUG=1 prints the stack)
-// Shared by the front ends (cli/ through its re-export cli/errors.ts, and bench/). Lower layers (train/,
+// Shared by the front ends (cli/ and bench/). Lower layers (train/,
 // models/, engine/) cannot import this file: they mark their own error classes with `userFacing = true` (and
 // optionally `exitCode`), which is all the handler below looks at.
 

@@ -4,7 +4,8 @@
 // absent (development, tests, `spoofscan serve` on a fresh checkout); scores from them mean nothing.
 import { Detector } from './detector.ts';
 import { encodeModel } from './export.ts';
-import { NES2NET_TINY_A, XLSR_TINY } from './io/names.ts';
+import { NES2NET_TINY_A } from './nes2net/config.ts';
+import { XLSR_TINY } from './xlsr/config.ts';
 import type { ModelInfo } from './model-info.ts';
 import { Nes2Net } from './nes2net/nes2net.ts';
 import { nes2netTracerConfig } from './tracer/nes2net-tracer.ts';

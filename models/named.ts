@@ -1,5 +1,5 @@
 // One view over both whole models (Detector, TracingModel) for training, checkpoints and the page: trainable
-// parameters and buffers under their canonical names (models/io/names.ts), BatchNorm counters, the model
+// parameters and buffers under their canonical names (models/io/mapping.ts), BatchNorm counters, the model
 // configuration, and host copies of every tensor for a safetensors file that Detector.open / TracingModel.open
 // load back exactly.
 import type { Tensor } from '../engine/index.ts';

@@ -1,7 +1,7 @@
 // One entry of a model's parameter list: canonical name, shape, parameter or buffer. Each model's config
 // module (models/xlsr/config.ts, models/nes2net/config.ts, models/tracer/config.ts) lists its tensors with
 // these; the weight loader (models/io/) checks a file against the list. The naming scheme is documented in
-// models/io/names.ts and docs/weights.md.
+// models/io/mapping.ts and docs/weights.md.
 
 export interface ParamSpec {
   name: string;

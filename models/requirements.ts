@@ -2,7 +2,7 @@
 // limit is too small instead of failing mid-forward. The largest single buffer decides: the biggest weight, the
 // first conv block's output (channels × frames of every window in a batch), the FFN hidden activations.
 import { frameCount } from './xlsr/config.ts';
-import { modelParams, type ModelConfig } from './io/names.ts';
+import { modelParams, type ModelConfig } from './config.ts';
 
 export interface BufferNeed {
   bytes: number;

@@ -4,7 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import { writeFileAtomic } from '../../models/io/atomic-write.node.ts';
 import { parseArgs } from 'node:util';
-import { UsageError, UserError } from '../errors.ts';
+import { UsageError, UserError } from '../../common/errors.ts';
 import { checkTargetRate } from '../../train/data/limits.ts';
 import { decodeAudio, loadAudio, MIN_SAMPLES, mixToMono } from '../../train/data/decode.ts';
 import { checkFilesExist, fsProblem, readBytes, regularFileSize } from '../../train/data/loader.node.ts';

@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { UserError } from '../errors.ts';
+import { UserError } from '../../common/errors.ts';
 
 export const summary = 'run a benchmark (matmul, conv, local-attention, xlsr, metrics) side by side; table + JSON with adapter info';
 

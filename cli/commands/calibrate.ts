@@ -2,7 +2,7 @@
 // on dev scores (BOSARIS/pyllr style), writes it as JSON, and/or writes calibrated score files.
 
 import { writeFileAtomicSync } from '../../models/io/atomic-write.node.ts';
-import { UserError } from '../errors.ts';
+import { UserError } from '../../common/errors.ts';
 import {
   MetricsInputError,
   actDcf,

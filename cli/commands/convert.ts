@@ -6,8 +6,8 @@ import { parseArgs } from 'node:util';
 import { formatLoadReport, LoadError, loadWeights, META_CONFIG } from '../../models/io/index.ts';
 import { fileSource } from '../../models/io/file-source.node.ts';
 import { writeSafetensorsFile } from '../../models/io/safetensors-write.node.ts';
-import { UserError } from '../errors.ts';
-import { Progress } from '../progress.ts';
+import { UserError } from '../../common/errors.ts';
+import { Progress } from '../../common/progress.ts';
 
 export const summary = 'convert fairseq / MultiAPI-Spoof / Hugging Face weights to a spoofscan .safetensors file';
 

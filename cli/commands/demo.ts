@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { adapterChoiceFromEnv, initEngine } from '../../engine/node.ts';
 import { installModels, runDemo } from '../../train/demo.node.ts';
 import { formatTable } from '../../train/metrics/report.ts';
-import { Progress } from '../progress.ts';
+import { Progress } from '../../common/progress.ts';
 import { percent, trainProgress } from '../train-progress.ts';
 import { writeReport } from './report.ts';
 

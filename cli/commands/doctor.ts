@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import { adapterChoiceFromEnv, adapterSelection, describeSelfCheck, findSwiftShaderIcd, initEngine, selfCheck, type AdapterChoice } from '../../engine/node.ts';
 // The engine does not import kernels: loading them registers the self-check initEngine runs and gradient accumulation.
 import '../../kernels/index.ts';
-import { UsageError } from '../errors.ts';
+import { UsageError } from '../../common/errors.ts';
 
 const ADAPTERS = ['auto', 'default', 'swiftshader', 'gles'];
 

@@ -5,7 +5,7 @@
 import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { getHeapStatistics } from 'node:v8';
-import { UsageError, UserError } from '../errors.ts';
+import { UsageError, UserError } from '../../common/errors.ts';
 import { writeReport } from './report.ts';
 import {
   MULTIAPI_UNSEEN_GROUPS,

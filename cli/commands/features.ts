@@ -13,11 +13,11 @@ import { loadXlsr, receptiveField, type XlsrModel } from '../../models/xlsr/inde
 import { loadAudio } from '../../train/data/decode.ts';
 import { TARGET_RATE } from '../../train/data/resample.ts';
 import { readBytes } from '../../train/data/loader.node.ts';
-import { UserError } from '../errors.ts';
+import { UserError } from '../../common/errors.ts';
 import { formatShardTag } from '../../inference/shard.ts';
 import { FEATURES_FORMAT, openFeatures, settingsOf, SHARD_KEY, writeMergedFeatures, type OpenFeatures } from '../features-merge.ts';
 import { collectInputs, type InputItem } from '../inputs.ts';
-import { Progress } from '../progress.ts';
+import { Progress } from '../../common/progress.ts';
 import { planShard, SHARD_HELP, SHARD_OPTIONS } from '../shard-output.ts';
 
 export const summary = 'write XLS-R features (final, or every layer) of audio files to a .safetensors file';

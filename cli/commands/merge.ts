@@ -7,7 +7,7 @@ import { writeFileAtomic } from '../../models/io/atomic-write.node.ts';
 import { mergeScoreTables } from '../../inference/merge.ts';
 import { parseScoreTable } from '../../inference/score-table.ts';
 import { detectProtocolFormat, parseProtocol, PROTOCOL_FORMATS, type ProtocolFormat } from '../../train/data/protocols.ts';
-import { UsageError, UserError } from '../errors.ts';
+import { UsageError, UserError } from '../../common/errors.ts';
 import { mergeFeatureFiles } from '../features-merge.ts';
 
 export const summary = 'join the per-shard score / trace / features files of a job array into one (checks every id once)';

@@ -7,7 +7,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { bestEpoch, parseTrainingLog, renderReport, runReportInput, type ReportInput } from '../../train/report/index.ts';
 import { writeFileAtomicSync } from '../../models/io/atomic-write.node.ts';
-import { UserError } from '../errors.ts';
+import { UserError } from '../../common/errors.ts';
 
 export const summary = 'rebuild DIR/report.html (DET curve, histograms, confusion matrix, training curves) from a training directory';
 

@@ -10,9 +10,9 @@ import { receptiveField } from '../../models/xlsr/config.ts';
 import { CROP_LENGTH } from '../../train/data/crop.ts';
 import { loadAudio } from '../../train/data/decode.ts';
 import { readBytes } from '../../train/data/loader.node.ts';
-import { UserError } from '../errors.ts';
+import { UserError } from '../../common/errors.ts';
 import { CLIP_COMMAND_OPTIONS, clipCommandSetup, forEachInput, openCheckpointModel, reportSkipped, writeScoreFile } from '../clip-command.ts';
-import { Progress } from '../progress.ts';
+import { Progress } from '../../common/progress.ts';
 import { planShard, ResumableScoreFile, SHARD_HELP, SHARD_OPTIONS } from '../shard-output.ts';
 
 export const summary = 'score audio with a detector: bona fide score per file, a score file for eval (default: the bundled demo model)';

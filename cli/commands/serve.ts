@@ -10,7 +10,7 @@ import { parseArgs } from 'node:util';
 import { initEngine } from '../../engine/node.ts';
 import { standinFiles } from '../../models/demo.ts';
 import { pretrainedModels, startWeb, type ModelSlot } from '../../web/serve-lib.mjs';
-import { UserError } from '../errors.ts';
+import { UserError } from '../../common/errors.ts';
 
 export const summary = 'serve the spoofscan page on localhost: score, trace and fine-tune in the browser (WebGPU)';
 

@@ -8,9 +8,9 @@ import { DEFAULT_OPEN_SET_THRESHOLD } from '../../models/tracer/open-set.ts';
 import { TracingModel } from '../../models/tracer/tracing-model.ts';
 import { loadAudio } from '../../train/data/decode.ts';
 import { readBytes } from '../../train/data/loader.node.ts';
-import { UserError } from '../errors.ts';
+import { UserError } from '../../common/errors.ts';
 import { CLIP_COMMAND_OPTIONS, clipCommandSetup, forEachInput, openCheckpointModel, reportSkipped, writeScoreFile } from '../clip-command.ts';
-import { Progress } from '../progress.ts';
+import { Progress } from '../../common/progress.ts';
 import { planShard, ResumableScoreFile, SHARD_HELP, SHARD_OPTIONS } from '../shard-output.ts';
 
 export const summary = 'API tracing: which TTS service made each clip (top-k with probabilities, or "unseen")';

@@ -6,7 +6,7 @@ import { adapterChoiceFromEnv, initEngine } from '../../engine/node.ts';
 import { defaultConfig, mergeConfig, parseSet, type TrainConfig, type TrainTask } from '../../train/config.ts';
 import { RunDir } from '../../train/run-dir.node.ts';
 import { openSession } from '../../train/session.node.ts';
-import { UserError } from '../errors.ts';
+import { UserError } from '../../common/errors.ts';
 import { trainProgress } from '../train-progress.ts';
 import { runDirReportInput, writeReport } from './report.ts';
 

@@ -3,8 +3,11 @@
 // config.json, and always the tensor shapes. Shapes decide the architecture; a config only adds what
 // shapes cannot tell (heads, strides, regularisation) and is cross-checked against them by the loader.
 import { CheckpointError } from './errors.ts';
-import type { ModelConfig, Nes2NetConfig, TracerConfig, XlsrConfig } from './names.ts';
-import { countParams, modelParams, NES2NET_LA, TRACER, XLSR_300M } from './names.ts';
+import { modelParams, type ModelConfig } from '../config.ts';
+import { NES2NET_LA, type Nes2NetConfig } from '../nes2net/config.ts';
+import { countParams } from '../param-spec.ts';
+import { TRACER, type TracerConfig } from '../tracer/config.ts';
+import { XLSR_300M, type XlsrConfig } from '../xlsr/config.ts';
 import { pyGet, unwrap } from './pickle.ts';
 
 /** Attention heads by model width, for files without a config (spec model-xlsr.md §8.1); 64 is the tiny fixture. */

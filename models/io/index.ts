@@ -7,7 +7,6 @@ export * from './dtypes.ts';
 export * from './errors.ts';
 export * from './load.ts';
 export * from './mapping.ts';
-export * from './names.ts';
 export * from './pickle.ts';
 export * from './safetensors.ts';
 export * from './torch.ts';

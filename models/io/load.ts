@@ -12,8 +12,11 @@ import { castFloat, isFloatDType, toFloat32 } from './dtypes.ts';
 import { CheckpointError, listSome } from './errors.ts';
 import type { Layout } from './mapping.ts';
 import { classify, stripModulePrefix } from './mapping.ts';
-import type { ModelConfig, Nes2NetConfig, ParamSpec, TracerConfig, XlsrConfig } from './names.ts';
-import { modelParams } from './names.ts';
+import { modelParams, type ModelConfig } from '../config.ts';
+import type { Nes2NetConfig } from '../nes2net/config.ts';
+import type { ParamSpec } from '../param-spec.ts';
+import type { TracerConfig } from '../tracer/config.ts';
+import type { XlsrConfig } from '../xlsr/config.ts';
 
 /** safetensors metadata keys written by `spoofscan convert`. */
 export const META_CONFIG = 'spoofscan.config';

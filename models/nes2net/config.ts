@@ -1,4 +1,4 @@
-// Nes2Net-X / Nes2Net-LA configuration, presets and parameter list (canonical names, models/io/names.ts).
+// Nes2Net-X / Nes2Net-LA configuration, presets and parameter list (canonical names, models/io/mapping.ts).
 import { batchNormSpecs, paramSpec, type ParamSpec } from '../param-spec.ts';
 
 export interface Nes2NetConfig {

@@ -46,7 +46,7 @@ export class Nes2Net {
     readonly params: Params,
   ) {}
 
-  /** The canonical tensors of this configuration (models/io/names.ts). */
+  /** The canonical tensors of this configuration (models/io/mapping.ts). */
   static specs(config: Nes2NetConfig): ParamSpec[] {
     return nes2netParams(config, `${PREFIX}.`);
   }

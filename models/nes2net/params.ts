@@ -1,4 +1,4 @@
-// A model's tensors on the GPU under their canonical names (models/io/names.ts): trainable parameters
+// A model's tensors on the GPU under their canonical names (models/io/mapping.ts): trainable parameters
 // (requiresGrad), BatchNorm running statistics (buffers) and the BatchNorm states built on them. Filled from
 // host arrays (a weight file, a fixture) or initialised like PyTorch's defaults.
 import { keep, requiresGrad, Rng, tensor, type Tensor } from '../../engine/index.ts';

@@ -1,4 +1,4 @@
-// API-tracing head configuration, preset and parameter list (canonical names, models/io/names.ts).
+// API-tracing head configuration, preset and parameter list (canonical names, models/io/mapping.ts).
 import { paramSpec, type ParamSpec } from '../param-spec.ts';
 
 export interface TracerConfig {

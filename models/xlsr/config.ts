@@ -1,4 +1,4 @@
-// XLS-R configuration, presets, parameter list (canonical names, models/io/names.ts) and the frame geometry of
+// XLS-R configuration, presets, parameter list (canonical names, models/io/mapping.ts) and the frame geometry of
 // the conv feature encoder (spec model-xlsr.md §1, §2).
 import { paramSpec, type ParamSpec } from '../param-spec.ts';
 

@@ -1,4 +1,4 @@
-// XLS-R parameters on the GPU, under spoofscan's canonical names (models/io/names.ts): loaded from any
+// XLS-R parameters on the GPU, under spoofscan's canonical names (models/io/mapping.ts): loaded from any
 // checkpoint models/io reads, or random (benchmarks, tests). Freezing sets requiresGrad per parameter.
 import { keep, requiresGrad, tensor, type Tensor } from '../../engine/index.ts';
 import { Rng } from '../../engine/random.ts';

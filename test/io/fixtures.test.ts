@@ -5,9 +5,11 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { fileSource } from '../../models/io/file-source.node.ts';
 import {
-  bytesOf, CheckpointError, countParams, f32ToBf16, f32ToF16, loadWeights, modelParams, openCheckpoint, PyObject, toFloat32,
+  bytesOf, CheckpointError, f32ToBf16, f32ToF16, loadWeights, openCheckpoint, PyObject, toFloat32,
   type Checkpoint,
 } from '../../models/io/index.ts';
+import { modelParams } from '../../models/config.ts';
+import { countParams } from '../../models/param-spec.ts';
 import { FIXTURES, loadExpected, type ExpectedManifest } from './helpers.ts';
 
 let manifest: ExpectedManifest;

@@ -1,9 +1,11 @@
 // Canonical parameter lists: exact counts from the specs, and name mapping in both directions.
 import { describe, expect, it } from 'vitest';
-import {
-  classify, countParams, fromCanonical, modelParams, NES2NET_LA, NES2NET_TINY_A, NES2NET_TINY_B, nes2netParams, parseConvLayers,
-  toCanonical, TRACER, tracerParams, XLSR_300M, XLSR_TINY, xlsrParams,
-} from '../../models/io/index.ts';
+import { classify, fromCanonical, parseConvLayers, toCanonical } from '../../models/io/index.ts';
+import { modelParams } from '../../models/config.ts';
+import { NES2NET_LA, NES2NET_TINY_A, NES2NET_TINY_B, nes2netParams } from '../../models/nes2net/config.ts';
+import { countParams } from '../../models/param-spec.ts';
+import { TRACER, tracerParams } from '../../models/tracer/config.ts';
+import { XLSR_300M, XLSR_TINY, xlsrParams } from '../../models/xlsr/config.ts';
 
 describe('parameter counts (spec model-xlsr.md §6.1, §9; spec model-nes2net-la.md §8, §12, §13)', () => {
   it('XLS-R 300M backbone used downstream: 315,437,696 in 421 tensors', () => {

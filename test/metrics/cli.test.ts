@@ -123,7 +123,7 @@ describe('spoofscan eval (detection)', () => {
     r = cli('eval', '--scores', scores, '--task', 'rank');
     expect(r.stderr).toMatch(/--task must be detect or trace/);
     r = cli('eval', '--scores', scores, '--bogus');
-    expect(r.status).toBe(2); // usage error (cli/errors.ts)
+    expect(r.status).toBe(2); // usage error (common/errors.ts)
     expect(r.stderr).toMatch(/Unknown option '--bogus'/);
   });
 

@@ -1,6 +1,8 @@
 // What a model needs from an adapter: the page names the limit that is too small before uploading weights.
 import { describe, expect, it } from 'vitest';
-import { NES2NET_LA, NES2NET_TINY_A, XLSR_300M, XLSR_TINY, type ModelConfig } from '../../models/io/names.ts';
+import type { ModelConfig } from '../../models/config.ts';
+import { NES2NET_LA, NES2NET_TINY_A } from '../../models/nes2net/config.ts';
+import { XLSR_300M, XLSR_TINY } from '../../models/xlsr/config.ts';
 import { fittingBatch, largestBuffers, limitProblems } from '../../models/requirements.ts';
 
 const TINY: ModelConfig = { arch: 'xlsr-nes2net', xlsr: XLSR_TINY, nes2net: NES2NET_TINY_A };
