@@ -1,5 +1,5 @@
 // Independent float64 reference implementations, written straight from the definitions in
-// ../shared/docs/recipe-and-metrics.md §5–§6, deliberately naive (O(N²)) and sharing no code with
+// spec recipe-and-metrics.md §5–§6, deliberately naive (O(N²)) and sharing no code with
 // train/metrics/. The property tests compare the fast implementation against these.
 
 export interface RefDetection {

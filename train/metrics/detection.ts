@@ -1,5 +1,5 @@
 // Detection metrics on bona fide and spoof score arrays (higher = more bona fide), all in float64.
-// Definitions: ../shared/docs/recipe-and-metrics.md §5; user documentation: docs/metrics.md.
+// Definitions: spec recipe-and-metrics.md §5; user documentation: docs/metrics.md.
 //
 // Everything here is O(N log N): both classes are sorted once, then one merge pass over the sorted
 // scores yields the official ASVspoof DET sweep (EER, minDCF, min t-DCF), the MultiAPI-Spoof minDCF

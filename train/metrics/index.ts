@@ -1,5 +1,5 @@
 // Evaluation metrics for anti-spoofing detection and API tracing. Pure TypeScript: runs in Node and in
-// the browser. Documentation: docs/metrics.md; definitions: ../shared/docs/recipe-and-metrics.md §5–§7.
+// the browser. Documentation: docs/metrics.md; definitions: spec recipe-and-metrics.md §5–§7.
 
 export * from './errors.ts';
 export * from './detection.ts';
