@@ -41,6 +41,7 @@ export function adapterSelection(): AdapterSelection | null {
 }
 
 export async function initEngine(choice: AdapterChoice = adapterChoiceFromEnv(), opts: InitOptions = {}): Promise<Engine> {
+  const engineOpts = engineOptionsFromEnv(); // before any device opens: an unknown SPOOFSCAN_* value throws here
   const check = opts.selfCheck === false ? null : typeof opts.selfCheck === 'function' ? opts.selfCheck : registeredSelfCheck();
   const order = adapterOrder(choice);
   const tried: string[] = [];
@@ -67,7 +68,7 @@ export async function initEngine(choice: AdapterChoice = adapterChoiceFromEnv(),
       }
     }
     kind = opened.adapter.kind;
-    engine = useDevice(opened, engineOptionsFromEnv());
+    engine = useDevice(opened, engineOpts);
     result = check ? await check() : null;
     if (!result || result.ok || choice !== 'auto') break;
     const line = `${kind}: self-check ${describeSelfCheck(result)}`;
