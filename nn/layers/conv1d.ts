@@ -38,7 +38,7 @@ export class Conv1d extends Module {
     } else {
       this.weight = this.param(p, 'weight', c.weightShape ?? this.shape);
     }
-    this.bias = c.bias ?? true ? this.param(p, 'bias', [c.outChannels]) : null;
+    this.bias = (c.bias ?? true) ? this.param(p, 'bias', [c.outChannels]) : null;
   }
 
   /** The [out, in/groups, K] kernel the convolution uses (weight-normalised when configured). */
