@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { backward, noGrad, randn, requiresGrad, tidy, type Engine, type Tensor } from '../engine/node.ts';
 import { mul, sum } from '../kernels/index.ts';
 import { fileSource } from '../models/io/file-source.node.ts';
-import { forwardMacs, loadXlsr, randomParams, xlsrPreset, XlsrModel, XLSR_PRESETS } from '../models/xlsr/index.ts';
+import { forwardMacs, loadXlsr, xlsrPreset, XlsrModel, XLSR_PRESETS } from '../models/xlsr/index.ts';
 import { UserError } from '../common/errors.ts';
 import { finishEnvironment, fmt, formatTable, openBenchEngine, saveRecord } from './lib/harness.ts';
 
@@ -78,7 +78,7 @@ async function trainRun(engine: Engine, model: XlsrModel, wav: Tensor, R: Tensor
   const pcB = await timed(engine, () => backward(pc.value, leaf2.grad!));
   const feB = await timed(engine, () => backward(fe.value, leaf1.grad!));
   for (const t of [tr.value, pc.value, fe.value, leaf1, leaf2, leaf1.grad!, leaf2.grad!]) t.dispose();
-  for (const p of model.params.tensors.values()) {
+  for (const p of model.namedParameters().values()) {
     p.grad?.dispose();
     p.grad = null;
   }
@@ -103,7 +103,7 @@ async function measure(
   const wav = randn([batch, samples], 7, 0.1);
   const T = model.frames(samples);
   const R = randn([batch, T, model.config.dModel], 8);
-  model.freeze(mode === 'train' ? 'none' : 'all');
+  model.setFrozen(mode === 'train' ? 'none' : 'all');
   const once = () => (mode === 'eval' ? evalRun(engine, model, wav) : trainRun(engine, model, wav, R, checkpoint));
   await engine.sync();
   engine.pool.resetPeak();
@@ -174,11 +174,11 @@ export async function run(argv: string[]): Promise<number> {
     }
     weights = values.model;
   } else {
-    model = new XlsrModel(randomParams(xlsrPreset(values.preset), 1));
+    model = XlsrModel.fromConfig(xlsrPreset(values.preset), 1);
     weights = `random ${values.preset}`;
   }
   await engine.sync();
-  console.log(`weights: ${weights}, ${model.params.count().toLocaleString('en-US')} parameters, ready in ${fmt((performance.now() - t0) / 1e3, 1)} s; clip ${samples} samples → ${model.frames(samples)} frames`);
+  console.log(`weights: ${weights}, ${model.parameterCount().toLocaleString('en-US')} parameters, ready in ${fmt((performance.now() - t0) / 1e3, 1)} s; clip ${samples} samples → ${model.frames(samples)} frames`);
 
   const rows: CaseResult[] = [];
   const errors: string[] = [];

@@ -49,9 +49,7 @@ export class HeadFineTuner {
     readonly labels: DetectLabel[],
     readonly options: Required<FineTuneOptions>,
   ) {
-    const params = new Map<string, Tensor>();
-    for (const s of detector.backend.params.specs) if (s.kind === 'param') params.set(s.name, detector.backend.params.get(s.name));
-    this.optimizer = new Adam(params, { lr: options.lr, weightDecay: options.weightDecay });
+    this.optimizer = new Adam(detector.backend.namedParameters({ prefix: 'nes2net.' }), { lr: options.lr, weightDecay: options.weightDecay });
   }
 
   /**
@@ -64,7 +62,7 @@ export class HeadFineTuner {
     if (!clips.length) throw new Error('fine-tuning needs at least one labelled clip');
     for (const c of clips) if (c.label !== 0 && c.label !== 1) throw new Error(`${c.name}: label ${String(c.label)} is not 0 (spoof) or 1 (bona fide)`);
     if (!(o.lr > 0) || !Number.isFinite(o.lr)) throw new Error(`learning rate ${o.lr} must be a positive number`);
-    detector.xlsr.freeze('all');
+    detector.xlsr.setFrozen('all');
     const parts: Tensor[] = [];
     try {
       for (const [i, c] of clips.entries()) {

@@ -7,10 +7,8 @@ import { encodeModel } from './export.ts';
 import { NES2NET_TINY_A } from './nes2net/config.ts';
 import { XLSR_TINY } from './xlsr/config.ts';
 import type { ModelInfo } from './model-info.ts';
-import { Nes2Net } from './nes2net/nes2net.ts';
 import { nes2netTracerConfig } from './tracer/nes2net-tracer.ts';
 import { TracingModel } from './tracer/tracing-model.ts';
-import { randomParams, XlsrModel } from './xlsr/index.ts';
 
 /** The seen tracing classes of data/mini (classes.tsv, tracing ids 0–6). */
 export const MINI_SEEN_APIS = ['espeak-ng', 'espeak-ng-klatt', 'flite-kal', 'flite-slt', 'flite-awb', 'festival-kal', 'festival-ked'];
@@ -18,11 +16,11 @@ export const MINI_SEEN_APIS = ['espeak-ng', 'espeak-ng-klatt', 'flite-kal', 'fli
 const NOTE = 'stand-in: seeded random weights (models/demo.ts), not trained';
 
 export function standinDetector(seed = 1): Detector {
-  return new Detector(new XlsrModel(randomParams(XLSR_TINY, seed)).freeze('none'), Nes2Net.init(NES2NET_TINY_A, seed + 1));
+  return Detector.fromConfig({ arch: 'xlsr-nes2net', xlsr: XLSR_TINY, nes2net: NES2NET_TINY_A }, seed);
 }
 
 export function standinTracer(seed = 3): TracingModel {
-  return new TracingModel(new XlsrModel(randomParams(XLSR_TINY, seed)).freeze('none'), Nes2Net.init(nes2netTracerConfig(MINI_SEEN_APIS.length, XLSR_TINY.dModel), seed + 1));
+  return TracingModel.fromConfig({ arch: 'xlsr-nes2net', xlsr: XLSR_TINY, nes2net: nes2netTracerConfig(MINI_SEEN_APIS.length, XLSR_TINY.dModel) }, seed);
 }
 
 export const STANDIN_DETECTOR_INFO: ModelInfo = {

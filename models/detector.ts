@@ -4,11 +4,14 @@
 // Loads the MultiAPI-Spoof checkpoint (`module.` prefixes stripped, unused `global_attn.*` skipped on purpose)
 // and spoofscan safetensors through models/io.
 import { noGrad, tidy, type Tensor } from '../engine/index.ts';
+import { Module } from '../nn/index.ts';
 import type { ByteSource } from './io/byte-source.ts';
 import { loadWeights, type LoadedWeights, type LoadOptions } from './io/load.ts';
 import { Nes2Net, scoresFromLogits, type Nes2NetStages } from './nes2net/nes2net.ts';
 import { XlsrModel } from './xlsr/model.ts';
 import { withXlsrFrontEnd } from './xlsr/load.ts';
+import type { ModelConfig } from './config.ts';
+import type { ModelInit } from './model-init.ts';
 
 export interface DetectorForwardOptions {
   /** Train mode for both parts (XLS-R dropouts/layerdrop, back-end BatchNorm batch statistics and dropout). */
@@ -27,13 +30,29 @@ export interface DetectorOutput {
   stages?: Nes2NetStages;
 }
 
-export class Detector {
-  constructor(
-    readonly xlsr: XlsrModel,
-    readonly backend: Nes2Net,
-  ) {
+/** Parts registered as `xlsr` and `nes2net`, so state names are the canonical ones (models/io/mapping.ts). */
+export class Detector extends Module {
+  readonly xlsr: XlsrModel;
+  readonly backend: Nes2Net;
+
+  constructor(xlsr: XlsrModel, backend: Nes2Net) {
+    super();
     if (xlsr.config.dModel !== backend.config.inputDim) {
       throw new Error(`Detector: XLS-R width ${xlsr.config.dModel} does not match the back-end input ${backend.config.inputDim}`);
+    }
+    this.xlsr = this.register('xlsr', xlsr);
+    this.backend = this.register('nes2net', backend);
+  }
+
+  /** A detector of `config` (arch 'xlsr-nes2net'), random from seeds or from values under canonical names. */
+  static fromConfig(config: ModelConfig, init: ModelInit = 0): Detector {
+    if (!config.nes2net) throw new Error(`Detector: configuration ${config.arch} has no Nes2Net back-end`);
+    const xlsr = XlsrModel.fromConfig(config.xlsr, init);
+    try {
+      return new Detector(xlsr, Nes2Net.fromConfig(config.nes2net, typeof init === 'number' ? init + 1 : init));
+    } catch (e) {
+      xlsr.dispose();
+      throw e;
     }
   }
 
@@ -51,7 +70,7 @@ export class Detector {
 
   /** Waveforms [B, L] (raw samples in [−1, 1], no normalisation) → features and logits. */
   forward(wav: Tensor, opts: DetectorForwardOptions = {}): DetectorOutput {
-    const { training = false, seed = 0, step = 0 } = opts;
+    const { training = this.training, seed = 0, step = 0 } = opts;
     return tidy(() => {
       const { x } = this.xlsr.forward(wav, { training, seed, step });
       const { logits, stages } = this.backend.forward(x, { training, seed, step, stages: opts.stages });
@@ -75,15 +94,11 @@ export class Detector {
 
   /** Every trainable tensor of both parts. */
   trainable(): Tensor[] {
-    return [...this.xlsr.trainable(), ...this.backend.params.trainable()];
+    return [...this.trainableParameters().values()];
   }
 
-  parameterCount(): { xlsr: number; backend: number } {
-    return { xlsr: this.xlsr.params.count(), backend: this.backend.parameterCount() };
-  }
-
-  dispose(): void {
-    this.xlsr.dispose();
-    this.backend.dispose();
+  /** Parameter counts of the parts (frozen ones included). */
+  partCounts(): { xlsr: number; backend: number } {
+    return { xlsr: this.xlsr.parameterCount(), backend: this.backend.parameterCount() };
   }
 }

@@ -36,7 +36,7 @@ export interface Layer {
 export const LAYERS: readonly Layer[] = [
   { name: 'engine', paths: ['engine/'], mayImport: [], owns: 'device, tensors, buffer pool, scopes, autograd tape' },
   { name: 'kernels', paths: ['kernels/'], mayImport: ['engine'], owns: 'WGSL ops with their gradients, optimizer kernels, self-check' },
-  { name: 'nn', paths: ['nn/'], mayImport: ['engine', 'kernels'], owns: 'optimizers over named parameters (Adam, AdamW, SGD, clipping); modules and layers to come (issue 11)' },
+  { name: 'nn', paths: ['nn/'], mayImport: ['engine', 'kernels'], owns: 'the Module contract, parameter builder, layers, autograd helpers, optimizers over named parameters' },
   { name: 'models', paths: ['models/'], mayImport: ['engine', 'kernels', 'nn'], owns: 'XLS-R, Nes2Net, tracers, detector, weight I/O (models/io/)' },
   { name: 'data', paths: ['train/data/', 'train/metrics/'], mayImport: ['engine'], owns: 'audio decoding, crops and windows, protocols, loaders, metrics' },
   {

@@ -6,13 +6,13 @@ import { loadWeights } from '../models/io/load.ts';
 import { NES2NET_LA, type Nes2NetConfig } from '../models/nes2net/config.ts';
 import { XLSR_300M, XLSR_TINY, type XlsrConfig } from '../models/xlsr/config.ts';
 import { Detector } from '../models/detector.ts';
-import type { SpoofModel } from '../models/named.ts';
+import type { SpoofModel } from '../models/spoof-model.ts';
 import { Nes2Net } from '../models/nes2net/nes2net.ts';
 import { ReferenceTracer } from '../models/tracer/reference.ts';
 import { nes2netTracerConfig } from '../models/tracer/nes2net-tracer.ts';
 import { TracingModel } from '../models/tracer/tracing-model.ts';
 import { XlsrModel } from '../models/xlsr/model.ts';
-import { paramsFromWeights, randomParams } from '../models/xlsr/params.ts';
+import { xlsrFromWeights } from '../models/xlsr/load.ts';
 import { ConfigError, type TrainConfig } from './config.ts';
 
 const NO_XLSR_DROPOUT: Partial<XlsrConfig> = { dropout: 0, attentionDropout: 0, activationDropout: 0, layerdrop: 0, dropoutInput: 0, dropoutFeatures: 0 };
@@ -28,8 +28,8 @@ function headConfig(c: TrainConfig, dModel: number, classes: number): Nes2NetCon
 }
 
 function makeHead(c: TrainConfig, dModel: number, classes: number): Nes2Net | ReferenceTracer {
-  if (c.task === 'trace' && c.tracer === 'reference') return ReferenceTracer.init({ heads: Math.min(4, dModel / 16) | 0 || 1, hidden: Math.min(128, 2 * dModel), classes }, dModel, c.seed + SEED_HEAD);
-  return Nes2Net.init(headConfig(c, dModel, classes), c.seed + SEED_HEAD);
+  if (c.task === 'trace' && c.tracer === 'reference') return ReferenceTracer.fromConfig({ heads: Math.min(4, dModel / 16) | 0 || 1, hidden: Math.min(128, 2 * dModel), classes }, dModel, c.seed + SEED_HEAD);
+  return Nes2Net.fromConfig(headConfig(c, dModel, classes), c.seed + SEED_HEAD);
 }
 
 function assemble(c: TrainConfig, xlsr: XlsrModel, head: Nes2Net | ReferenceTracer): SpoofModel {
@@ -54,7 +54,7 @@ export async function buildModel(c: TrainConfig, classes: number, open?: (path: 
     try {
       const w = await loadWeights(source, { overrides });
       if (w.config.arch === 'xlsr') {
-        const xlsr = new XlsrModel(await paramsFromWeights(w));
+        const xlsr = await xlsrFromWeights(w);
         model = assemble(c, xlsr, makeHead(c, xlsr.config.dModel, classes));
       } else {
         model = c.task === 'detect' ? await Detector.load(w) : await TracingModel.load(w);
@@ -69,10 +69,10 @@ export async function buildModel(c: TrainConfig, classes: number, open?: (path: 
     }
   } else {
     const base = c.preset === 'tiny' ? XLSR_TINY : XLSR_300M;
-    const xlsr = new XlsrModel(randomParams({ ...base, ...overrides.xlsr }, c.seed + SEED_XLSR));
+    const xlsr = XlsrModel.fromConfig({ ...base, ...overrides.xlsr }, c.seed + SEED_XLSR);
     model = assemble(c, xlsr, makeHead(c, xlsr.config.dModel, classes));
   }
-  model.xlsr.freeze(c.freeze);
+  model.xlsr.setFrozen(c.freeze);
   model.xlsr.checkpointLayers = c.checkpointActivations;
   return model;
 }

@@ -5,7 +5,7 @@ import { clipLogits, type ClipOptions } from '../inference/clip.ts';
 import { detectorLogits } from '../inference/detect.ts';
 import { tracerLogits } from '../inference/trace.ts';
 import { Detector } from '../models/detector.ts';
-import type { SpoofModel } from '../models/named.ts';
+import type { SpoofModel } from '../models/spoof-model.ts';
 import { openSetDecisions } from '../models/tracer/open-set.ts';
 import { loadAudio } from './data/decode.ts';
 import { labelIndex, parentDirName, type TrialRecord } from './data/protocols.ts';

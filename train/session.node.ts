@@ -3,7 +3,7 @@
 // The CLI (`spoofscan train`) and the demo are thin wrappers over this.
 import { readFile } from 'node:fs/promises';
 import { fileSource } from '../models/io/file-source.node.ts';
-import type { SpoofModel } from '../models/named.ts';
+import type { SpoofModel } from '../models/spoof-model.ts';
 import { buildModel } from './build-model.ts';
 import { ConfigError, validateConfig, type TrainConfig } from './config.ts';
 import { createNodeLoader, checkFilesExist, readBytes } from './data/loader.node.ts';

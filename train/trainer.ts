@@ -13,7 +13,7 @@ import { backward, tensor, tidy, noGrad, type Tensor } from '../engine/index.ts'
 import { add, assign, crossEntropy, mul, sqrt, sum } from '../kernels/index.ts';
 import { Detector } from '../models/detector.ts';
 import type { HostTensor as IoTensor } from '../models/io/dtypes.ts';
-import { batchCounters, isFrontEnd, isNormOrBias, modelConfig, modelTensors, namedParameters, namedTensors, setBatchCounters, type SpoofModel } from '../models/named.ts';
+import { modelConfig, parameterGroups, type SpoofModel } from '../models/spoof-model.ts';
 import { modelInfoMetadata as metadataOf, type ModelInfo, type Provenance } from '../models/model-info.ts';
 import { learningRate, type TrainConfig } from './config.ts';
 import type { DataLoader } from './data/loader.ts';
@@ -119,19 +119,11 @@ interface Group {
 }
 
 function makeGroups(c: TrainConfig, model: SpoofModel): Group[] {
-  const buckets = new Map<string, { frontEnd: boolean; decay: boolean; params: Map<string, Tensor> }>();
-  for (const [name, p] of namedParameters(model)) {
-    const frontEnd = isFrontEnd(name);
-    const decay = !(c.optimizer.noDecayNormBias && isNormOrBias(name));
-    const key = `${frontEnd ? 'front-end' : 'head'}${decay ? '' : ' (no decay)'}`;
-    if (!buckets.has(key)) buckets.set(key, { frontEnd, decay, params: new Map() });
-    buckets.get(key)!.params.set(name, p);
-  }
   const o = c.optimizer;
-  return [...buckets].map(([name, b]) => {
+  return parameterGroups(model, { noDecayNormBias: o.noDecayNormBias }).map((b) => {
     const Opt = o.kind === 'adamw' ? AdamW : Adam;
     const lr = b.frontEnd && o.frontEndLr !== null ? o.frontEndLr : o.lr;
-    return { name, frontEnd: b.frontEnd, params: b.params, opt: new Opt(b.params, { lr, betas: o.betas, eps: o.eps, weightDecay: b.decay ? o.weightDecay : 0 }) };
+    return { name: b.name, frontEnd: b.frontEnd, params: b.params, opt: new Opt(b.params, { lr, betas: o.betas, eps: o.eps, weightDecay: b.decay ? o.weightDecay : 0 }) };
   });
 }
 
@@ -166,17 +158,11 @@ export class Trainer {
 
   /** Restores weights, BatchNorm counters, optimizer moments and the loop position. */
   restore(s: Snapshot): void {
-    const byName = new Map(s.model.map((x) => [x.name, x]));
-    for (const [name, t] of namedTensors(this.model)) {
-      const x = byName.get(name);
-      if (!x || x.data.length !== t.size) throw new Error(`training state: tensor ${name} is missing or has the wrong size`);
-      const src = tensor(x.data as Float32Array, t.shape);
-      assign(t, src);
-      src.dispose();
+    try {
+      this.model.loadStateDict(s.model.map((x) => ({ name: x.name, shape: x.shape, data: x.data as Float32Array | BigInt64Array })));
+    } catch (e) {
+      throw new Error(`training state: ${(e as Error).message}`);
     }
-    const counts = new Map<string, number>();
-    for (const name of batchCounters(this.model).keys()) counts.set(name, Number((byName.get(name)?.data as BigInt64Array | undefined)?.[0] ?? 0n));
-    setBatchCounters(this.model, counts);
     if (s.optimizers.length !== this.groups.length) throw new Error(`training state: ${s.optimizers.length} optimizer groups saved, this configuration has ${this.groups.length}`);
     this.groups.forEach((g, i) => g.opt.loadStateDict(s.optimizers[i]));
     this.loop = structuredClone(s.loop);
@@ -185,7 +171,7 @@ export class Trainer {
   async snapshot(): Promise<Snapshot> {
     const optimizers: OptimizerState[] = [];
     for (const g of this.groups) optimizers.push(await g.opt.stateDict());
-    return { loop: structuredClone(this.loop), model: await modelTensors(this.model), optimizers };
+    return { loop: structuredClone(this.loop), model: await this.model.stateDict(), optimizers };
   }
 
   private async save(): Promise<void> {
@@ -353,7 +339,7 @@ export class Trainer {
       elapsed: now() - this.started,
     };
     await t.store.saveDevScores(epoch + 1, devScoreText(trials, result, t.classNames));
-    const tensors = await modelTensors(this.model);
+    const tensors = await this.model.stateDict();
     const meta = (bestEpoch: number) => this.metadata(result, bestEpoch, epoch + 1);
     await t.store.saveModel('last', tensors, meta(this.loop.best!.epoch));
     if (better) await t.store.saveModel('best', tensors, meta(epoch + 1));

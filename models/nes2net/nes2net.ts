@@ -1,13 +1,14 @@
 // Nes2Net-X and Nes2Net-LA back-ends (spec model-nes2net-la.md §1, §4–§7) on XLS-R features [B, T, D]:
 // the nested chain of Bottle2necks over n1 channel groups, the optional local-window attention over the group
 // tokens, and the head BN(D) → ReLU → mean over time → Linear(D → n_out). score = logit of class 1.
-import { noGrad, Rng, tidy, type Tensor } from '../../engine/index.ts';
-import { add, batchNorm, concat, dropoutSeed, matmul, mean, permute, relu, reshape, slice } from '../../kernels/index.ts';
+import { noGrad, type Rng, tidy, type Tensor } from '../../engine/index.ts';
+import { add, concat, dropoutSeed, mean, permute, relu, reshape, slice } from '../../kernels/index.ts';
+import { BatchNorm1d, build, Linear, Module, ModuleList, orderedRandomSource, uniformValues, type ParamBuilder } from '../../nn/index.ts';
 import type { LoadedWeights } from '../io/index.ts';
-import { nes2netParams, type Nes2NetConfig } from './config.ts';
 import type { ParamSpec } from '../param-spec.ts';
-import { bottle2neck, geometry, groupAttention, reluBn, type RunContext } from './layers.ts';
-import { Params, readHostValues, uniformValues, type HostValue } from './params.ts';
+import { buildFromWeights, sourceOf, type ModelInit } from '../model-init.ts';
+import { nes2netParams, type Nes2NetConfig } from './config.ts';
+import { Bottle2neck, geometry, GroupAttention, reluBn, type RunContext } from './layers.ts';
 
 /** Dropout layer ids of the back-end (dropoutSeed's `layer`): block b uses base + b, the LA block base + 100. */
 export const NES2NET_DROPOUT_LAYER = 1000;
@@ -38,55 +39,50 @@ export interface Nes2NetOutput {
   stages?: Nes2NetStages;
 }
 
-const PREFIX = 'nes2net';
+const PREFIX = 'nes2net.';
 
-export class Nes2Net {
-  private constructor(
-    readonly config: Nes2NetConfig,
-    readonly params: Params,
-  ) {}
+export class Nes2Net extends Module {
+  readonly blocks: ModuleList<Bottle2neck>;
+  readonly bns: ModuleList<BatchNorm1d>;
+  readonly bn: BatchNorm1d;
+  readonly fc: Linear;
+  readonly la: GroupAttention | null;
+
+  /** Builds the tree from `p` (scoped to the `nes2net.` prefix); use fromConfig / load. */
+  constructor(p: ParamBuilder, readonly config: Nes2NetConfig) {
+    super();
+    checkConfig(config);
+    const { n1, C } = geometry(config);
+    this.blocks = this.child(p, 'blocks', (q) => new ModuleList(q, n1 - 1, (r) => new Bottle2neck(r, config)));
+    this.bns = this.child(p, 'bns', (q) => new ModuleList(q, n1 - 1, (r) => new BatchNorm1d(r, C)));
+    this.bn = this.child(p, 'bn', (q) => new BatchNorm1d(q, config.inputDim));
+    this.fc = this.child(p, 'fc', (q) => new Linear(q, config.inputDim, config.nOut));
+    this.la = config.la ? this.child(p, 'la', (q) => new GroupAttention(q, config)) : null;
+  }
 
   /** The canonical tensors of this configuration (models/io/mapping.ts). */
   static specs(config: Nes2NetConfig): ParamSpec[] {
-    return nes2netParams(config, `${PREFIX}.`);
+    return nes2netParams(config, PREFIX);
   }
 
-  /** From host values by canonical name (e.g. a fixture or an already read file). */
-  static fromHost(config: Nes2NetConfig, values: ReadonlyMap<string, HostValue>): Nes2Net {
+  /**
+   * From a seed: PyTorch's default initialisation: convs and linears U(±1/√fan_in) (kaiming_uniform with a = √5,
+   * and the bias rule), BN weight 1 / bias 0 / running mean 0 / running var 1, weighted sums 1/(j+2), pos_emb ~
+   * N(0, 0.02) (truncated normal approximated by a clipped uniform of the same std); seeded, identical
+   * everywhere. Or from values / a source under the canonical names.
+   */
+  static fromConfig(config: Nes2NetConfig, init: ModelInit = 0): Nes2Net {
     checkConfig(config);
-    return new Nes2Net(config, new Params(Nes2Net.specs(config), (s) => values.get(s.name)));
+    const specs = Nes2Net.specs(config);
+    const source = typeof init === 'number' ? orderedRandomSource(specs, init, (s, rng) => initValues(config, specs, s, rng)) : sourceOf(init);
+    return build(source, PREFIX, (p) => new Nes2Net(p, config));
   }
 
   /** From loaded weights (a converted safetensors file or the MultiAPI-Spoof checkpoint). */
   static async load(weights: LoadedWeights, config: Nes2NetConfig | undefined = weights.config.nes2net): Promise<Nes2Net> {
     if (!config) throw new Error(`${weights.file}: holds no Nes2Net back-end (arch ${weights.config.arch})`);
-    return Nes2Net.fromHost(config, await readHostValues(weights, Nes2Net.specs(config)));
-  }
-
-  /**
-   * PyTorch's default initialisation: convs and linears U(±1/√fan_in) (kaiming_uniform with a = √5, and the
-   * bias rule), BN weight 1 / bias 0 / running mean 0 / running var 1, weighted sums 1/(j+2), pos_emb ~ N(0, 0.02)
-   * (truncated normal approximated by a clipped uniform of the same std). Seeded, identical everywhere.
-   */
-  static init(config: Nes2NetConfig, seed = 0): Nes2Net {
     checkConfig(config);
-    const rng = new Rng(seed);
-    const values = new Map<string, HostValue>();
-    for (const s of Nes2Net.specs(config)) {
-      const n = s.shape.reduce((a, b) => a * b, 1);
-      const leaf = s.name.slice(s.name.lastIndexOf('.') + 1);
-      if (s.dtype === 'int64') values.set(s.name, 0);
-      else if (/\.weighted_sum\.\d+$/.test(s.name)) values.set(s.name, new Float32Array(n).fill(1 / n));
-      else if (leaf === 'pos_emb') values.set(s.name, uniformValues(n, 0.02 * Math.sqrt(3), rng));
-      else if (/\.(bn\d?|bns\.\d+)\.(weight|bias|running_mean|running_var)$/.test(s.name) || /^nes2net\.bn\./.test(s.name)) {
-        values.set(s.name, new Float32Array(n).fill(leaf === 'weight' || leaf === 'running_var' ? 1 : 0));
-      } else {
-        const wShape = leaf === 'bias' ? specShape(config, s.name.replace(/bias$/, 'weight')) : s.shape;
-        const fanIn = wShape.slice(1).reduce((a, b) => a * b, 1);
-        values.set(s.name, uniformValues(n, 1 / Math.sqrt(fanIn), rng));
-      }
-    }
-    return Nes2Net.fromHost(config, values);
+    return buildFromWeights(weights, Nes2Net.specs(config), (source) => Nes2Net.fromConfig(config, source));
   }
 
   /** Back-end forward on features [B, T, D] (XLS-R output after its final LayerNorm). */
@@ -98,27 +94,26 @@ export class Nes2Net {
     }
     const [B, T] = features.shape;
     const ctx: RunContext = {
-      training: Boolean(opts.training),
+      training: opts.training ?? this.training,
       seedFor: (layer) => dropoutSeed(opts.seed ?? 0, opts.step ?? 0, NES2NET_DROPOUT_LAYER + layer),
     };
     if (ctx.training && B * T < 2) throw new Error(`Nes2Net: train mode needs more than one frame in the batch (BatchNorm statistics), got B ${B}, T ${T}`);
-    const p = this.params;
     return tidy(() => {
       const x = permute(features, [0, 2, 1]); // [B, D, T]
       const blocks: Tensor[] = [];
       const ys: Tensor[] = [];
       for (let i = 0; i < n1 - 1; i++) {
         const xi = slice(x, 1, i * C, (i + 1) * C);
-        const b = bottle2neck(p, `${PREFIX}.blocks.${i}`, c, i === 0 ? xi : add(ys[i - 1], xi), ctx, i);
+        const b = this.blocks.at(i).forward(i === 0 ? xi : add(ys[i - 1], xi), ctx, i);
         blocks.push(b);
-        ys.push(reluBn(p, `${PREFIX}.bns.${i}`, b, ctx));
+        ys.push(reluBn(this.bns.at(i), b, ctx));
       }
       ys.push(slice(x, 1, (n1 - 1) * C, n1 * C));
       const groups = concat(ys.map((y) => reshape(y, [B, 1, C, T])), 1); // [B, n1, C, T]
-      const la = c.la ? groupAttention(p, `${PREFIX}.la`, c, groups, ctx, 100) : undefined;
-      const h = relu(batchNorm(reshape(la ?? groups, [B, c.inputDim, T]), p.batchNorm(`${PREFIX}.bn`), ctx.training));
+      const la = this.la ? this.la.forward(groups, ctx, 100) : undefined;
+      const h = relu(this.bn.forward(reshape(la ?? groups, [B, c.inputDim, T]), ctx.training));
       const pooled = mean(h, 2);
-      const logits = add(matmul(pooled, p.get(`${PREFIX}.fc.weight`), { transB: true }), p.get(`${PREFIX}.fc.bias`));
+      const logits = this.fc.forward(pooled);
       return opts.stages ? { logits, stages: { blocks, groups, la, pooled } } : { logits };
     });
   }
@@ -128,19 +123,21 @@ export class Nes2Net {
     return noGrad(() => this.forward(features).logits);
   }
 
-  parameterCount(): number {
-    return this.params.count();
-  }
-
-  dispose(): void {
-    this.params.dispose();
-  }
 }
 
-function specShape(config: Nes2NetConfig, name: string): number[] {
-  const s = Nes2Net.specs(config).find((x) => x.name === name);
-  if (!s) throw new Error(`Nes2Net.init: no tensor ${name}`);
-  return s.shape;
+/** One tensor's initial values (see fromConfig). */
+function initValues(config: Nes2NetConfig, specs: readonly ParamSpec[], s: ParamSpec, rng: Rng): Float32Array {
+  const n = s.shape.reduce((a, b) => a * b, 1);
+  const leaf = s.name.slice(s.name.lastIndexOf('.') + 1);
+  if (/\.weighted_sum\.\d+$/.test(s.name)) return new Float32Array(n).fill(1 / n);
+  if (leaf === 'pos_emb') return uniformValues(n, 0.02 * Math.sqrt(3), rng);
+  if (/\.(bn\d?|bns\.\d+)\.(weight|bias|running_mean|running_var)$/.test(s.name) || /^nes2net\.bn\./.test(s.name)) {
+    return new Float32Array(n).fill(leaf === 'weight' || leaf === 'running_var' ? 1 : 0);
+  }
+  const weight = leaf === 'bias' ? specs.find((x) => x.name === s.name.replace(/bias$/, 'weight')) : s;
+  if (!weight) throw new Error(`Nes2Net.fromConfig: no tensor ${s.name.replace(/bias$/, 'weight')}`);
+  const fanIn = weight.shape.slice(1).reduce((a, b) => a * b, 1);
+  return uniformValues(n, 1 / Math.sqrt(fanIn), rng);
 }
 
 function checkConfig(c: Nes2NetConfig): void {

@@ -1,13 +1,14 @@
 // The MultiAPI-Spoof API-tracing head (spec model-nes2net-la.md §12, `XLSR2_AASIST_api.py`): every XLS-R layer's
 // raw output concatenated along time, layer-major → multi-head self-attention with biases (fused kernel, the
 // 24·T × 24·T matrix is never materialised) → mean over tokens → Linear d→H → SELU → Linear H→K → SELU.
-import { noGrad, Rng, tidy, type Tensor } from '../../engine/index.ts';
-import { add, concat, matmul, mean, selu, slice } from '../../kernels/index.ts';
+import { noGrad, type Rng, tidy, type Tensor } from '../../engine/index.ts';
+import { concat, mean, selu, slice } from '../../kernels/index.ts';
 import { multiHeadAttention } from '../../kernels/attention.ts';
+import { build, Linear, Module, orderedRandomSource, uniformValues, type ParamBuilder } from '../../nn/index.ts';
 import type { LoadedWeights } from '../io/index.ts';
-import { tracerParams, type TracerConfig } from './config.ts';
 import type { ParamSpec } from '../param-spec.ts';
-import { Params, readHostValues, uniformValues, type HostValue } from '../nes2net/params.ts';
+import { buildFromWeights, sourceOf, type ModelInit } from '../model-init.ts';
+import { tracerParams, type TracerConfig } from './config.ts';
 import { DEFAULT_OPEN_SET_THRESHOLD, openSetDecisions, type TracePrediction } from './open-set.ts';
 
 export interface TracerOutput {
@@ -17,45 +18,53 @@ export interface TracerOutput {
   pooled: Tensor;
 }
 
-const PREFIX = 'tracer';
+const PREFIX = 'tracer.';
 
-export class ReferenceTracer {
-  private constructor(
-    readonly config: TracerConfig,
-    readonly dModel: number,
-    readonly params: Params,
-  ) {}
+/** nn.MultiheadAttention's packed projections: in_proj [3d, d] (q, k, v stacked) and out_proj. */
+export class PackedAttention extends Module {
+  readonly inProjWeight: Tensor;
+  readonly inProjBias: Tensor;
+  readonly outProj: Linear;
 
-  static specs(config: TracerConfig, dModel: number): ParamSpec[] {
-    return tracerParams(config, dModel, `${PREFIX}.`);
+  constructor(p: ParamBuilder, d: number) {
+    super();
+    this.inProjWeight = this.param(p, 'in_proj.weight', [3 * d, d]);
+    this.inProjBias = this.param(p, 'in_proj.bias', [3 * d]);
+    this.outProj = this.child(p, 'out_proj', (q) => new Linear(q, d, d));
+  }
+}
+
+export class ReferenceTracer extends Module {
+  readonly attn: PackedAttention;
+  readonly fc1: Linear;
+  readonly fc3: Linear;
+
+  /** Builds the tree from `p` (scoped to the `tracer.` prefix); use fromConfig / load. */
+  constructor(p: ParamBuilder, readonly config: TracerConfig, readonly dModel: number) {
+    super();
+    if (!(dModel > 0 && dModel % config.heads === 0)) throw new Error(`ReferenceTracer: width ${dModel} is not divisible by ${config.heads} heads`);
+    this.attn = this.child(p, 'attn', (q) => new PackedAttention(q, dModel));
+    this.fc1 = this.child(p, 'fc1', (q) => new Linear(q, dModel, config.hidden));
+    this.fc3 = this.child(p, 'fc3', (q) => new Linear(q, config.hidden, config.classes));
   }
 
-  static fromHost(config: TracerConfig, dModel: number, values: ReadonlyMap<string, HostValue>): ReferenceTracer {
-    if (!(dModel > 0 && dModel % config.heads === 0)) throw new Error(`ReferenceTracer: width ${dModel} is not divisible by ${config.heads} heads`);
-    return new ReferenceTracer(config, dModel, new Params(ReferenceTracer.specs(config, dModel), (s) => values.get(s.name)));
+  static specs(config: TracerConfig, dModel: number): ParamSpec[] {
+    return tracerParams(config, dModel, PREFIX);
+  }
+
+  /** From a seed (PyTorch's initialisation: in_proj Xavier-uniform, attention biases 0, linears U(±1/√fan_in))
+   *  or values / a source under the canonical names. */
+  static fromConfig(config: TracerConfig, dModel: number, init: ModelInit = 0): ReferenceTracer {
+    const specs = ReferenceTracer.specs(config, dModel);
+    const source = typeof init === 'number' ? orderedRandomSource(specs, init, (s, rng) => initValues(config, dModel, s, rng)) : sourceOf(init);
+    return build(source, PREFIX, (p) => new ReferenceTracer(p, config, dModel));
   }
 
   static async load(weights: LoadedWeights): Promise<ReferenceTracer> {
     const c = weights.config.tracer;
     if (!c) throw new Error(`${weights.file}: holds no tracing head (arch ${weights.config.arch})`);
     const d = weights.config.xlsr.dModel;
-    return ReferenceTracer.fromHost(c, d, await readHostValues(weights, ReferenceTracer.specs(c, d)));
-  }
-
-  /** PyTorch's initialisation: in_proj Xavier-uniform, attention biases 0, linears U(±1/√fan_in). Seeded. */
-  static init(config: TracerConfig, dModel: number, seed = 0): ReferenceTracer {
-    const rng = new Rng(seed);
-    const values = new Map<string, HostValue>();
-    for (const s of ReferenceTracer.specs(config, dModel)) {
-      const n = s.shape.reduce((a, b) => a * b, 1);
-      if (s.name.endsWith('in_proj.weight')) values.set(s.name, uniformValues(n, Math.sqrt(6 / (dModel + dModel)), rng));
-      else if (s.name.startsWith(`${PREFIX}.attn.`) && s.name.endsWith('bias')) values.set(s.name, new Float32Array(n));
-      else {
-        const fanIn = s.name.endsWith('bias') ? (s.name.includes('fc3') ? config.hidden : dModel) : s.shape[1];
-        values.set(s.name, uniformValues(n, 1 / Math.sqrt(fanIn), rng));
-      }
-    }
-    return ReferenceTracer.fromHost(config, dModel, values);
+    return buildFromWeights(weights, ReferenceTracer.specs(c, d), (source) => ReferenceTracer.fromConfig(c, d, source));
   }
 
   /** Forward on the raw outputs of every XLS-R layer, each [B, T, d] (layer order = concatenation order). */
@@ -68,12 +77,10 @@ export class ReferenceTracer {
         throw new Error(`ReferenceTracer: layer output ${i} is [${l.shape.join(', ')}], expected [${s0[0]}, ${s0[1]}, ${d}] like layer 0`);
       }
     }
-    const p = this.params;
-    const linear = (x: Tensor, name: string) => add(matmul(x, p.get(`${PREFIX}.${name}.weight`), { transB: true }), p.get(`${PREFIX}.${name}.bias`));
     return tidy(() => {
       const x = layers.length === 1 ? layers[0] : concat(layers, 1); // [B, L·T, d], layer-major
-      const w = p.get(`${PREFIX}.attn.in_proj.weight`);
-      const b = p.get(`${PREFIX}.attn.in_proj.bias`);
+      const w = this.attn.inProjWeight;
+      const b = this.attn.inProjBias;
       const a = multiHeadAttention(x, {
         heads: this.config.heads,
         wq: slice(w, 0, 0, d),
@@ -82,11 +89,11 @@ export class ReferenceTracer {
         bq: slice(b, 0, 0, d),
         bk: slice(b, 0, d, 2 * d),
         bv: slice(b, 0, 2 * d, 3 * d),
-        wo: p.get(`${PREFIX}.attn.out_proj.weight`),
-        bo: p.get(`${PREFIX}.attn.out_proj.bias`),
+        wo: this.attn.outProj.weight,
+        bo: this.attn.outProj.bias!,
       });
       const pooled = mean(a, 1);
-      const logits = selu(linear(selu(linear(pooled, 'fc1')), 'fc3'));
+      const logits = selu(this.fc3.forward(selu(this.fc1.forward(pooled))));
       return { logits, pooled };
     });
   }
@@ -101,11 +108,12 @@ export class ReferenceTracer {
     }
   }
 
-  parameterCount(): number {
-    return this.params.count();
-  }
+}
 
-  dispose(): void {
-    this.params.dispose();
-  }
+function initValues(config: TracerConfig, dModel: number, s: ParamSpec, rng: Rng): Float32Array {
+  const n = s.shape.reduce((a, b) => a * b, 1);
+  if (s.name.endsWith('in_proj.weight')) return uniformValues(n, Math.sqrt(6 / (dModel + dModel)), rng);
+  if (s.name.startsWith(`${PREFIX}attn.`) && s.name.endsWith('bias')) return new Float32Array(n);
+  const fanIn = s.name.endsWith('bias') ? (s.name.includes('fc3') ? config.hidden : dModel) : s.shape[1];
+  return uniformValues(n, 1 / Math.sqrt(fanIn), rng);
 }

@@ -3,11 +3,14 @@
 // Nes2Net-LA tracer (the back-end with an N-class head on XLS-R's final features). Train/eval modes reach both
 // parts and backward runs end to end, like the detector.
 import { noGrad, tidy, type Tensor } from '../../engine/index.ts';
+import { Module } from '../../nn/index.ts';
 import type { ByteSource } from '../io/byte-source.ts';
 import { loadWeights, type LoadedWeights, type LoadOptions } from '../io/load.ts';
 import { Nes2Net } from '../nes2net/nes2net.ts';
 import { XlsrModel } from '../xlsr/model.ts';
 import { withXlsrFrontEnd } from '../xlsr/load.ts';
+import type { ModelConfig } from '../config.ts';
+import type { ModelInit } from '../model-init.ts';
 import { DEFAULT_OPEN_SET_THRESHOLD, openSetDecisions, type TracePrediction } from './open-set.ts';
 import { ReferenceTracer } from './reference.ts';
 
@@ -18,13 +21,32 @@ export interface TracingForwardOptions {
   step?: number;
 }
 
-export class TracingModel {
-  constructor(
-    readonly xlsr: XlsrModel,
-    readonly head: ReferenceTracer | Nes2Net,
-  ) {
+/** Parts registered as `xlsr` and `tracer` (reference head) or `nes2net`: the canonical state names. */
+export class TracingModel extends Module {
+  readonly xlsr: XlsrModel;
+  readonly head: ReferenceTracer | Nes2Net;
+
+  constructor(xlsr: XlsrModel, head: ReferenceTracer | Nes2Net) {
+    super();
     const width = head instanceof ReferenceTracer ? head.dModel : head.config.inputDim;
     if (width !== xlsr.config.dModel) throw new Error(`TracingModel: XLS-R width ${xlsr.config.dModel} does not match the head input ${width}`);
+    this.xlsr = this.register('xlsr', xlsr);
+    this.head = this.register(head instanceof ReferenceTracer ? 'tracer' : 'nes2net', head);
+  }
+
+  /** A tracing model of `config` ('xlsr-tracer', or 'xlsr-nes2net' with an N-class head), random from seeds or
+   *  from values under canonical names. */
+  static fromConfig(config: ModelConfig, init: ModelInit = 0): TracingModel {
+    const headInit = typeof init === 'number' ? init + 1 : init;
+    const xlsr = XlsrModel.fromConfig(config.xlsr, init);
+    try {
+      if (config.tracer) return new TracingModel(xlsr, ReferenceTracer.fromConfig(config.tracer, config.xlsr.dModel, headInit));
+      if (config.nes2net) return new TracingModel(xlsr, Nes2Net.fromConfig(config.nes2net, headInit));
+      throw new Error(`TracingModel: configuration ${config.arch} has no tracing head`);
+    } catch (e) {
+      xlsr.dispose();
+      throw e;
+    }
   }
 
   /** Seen classes (the "unseen" label is this number). */
@@ -48,7 +70,7 @@ export class TracingModel {
 
   /** Waveforms [B, L] (raw 16 kHz samples, no normalisation) → logits [B, classes]. */
   forward(wav: Tensor, opts: TracingForwardOptions = {}): Tensor {
-    const { training = false, seed = 0, step = 0 } = opts;
+    const { training = this.training, seed = 0, step = 0 } = opts;
     const head = this.head;
     return tidy(() => {
       if (head instanceof ReferenceTracer) {
@@ -72,11 +94,6 @@ export class TracingModel {
   }
 
   trainable(): Tensor[] {
-    return [...this.xlsr.trainable(), ...this.head.params.trainable()];
-  }
-
-  dispose(): void {
-    this.xlsr.dispose();
-    this.head.dispose();
+    return [...this.trainableParameters().values()];
   }
 }

@@ -2,21 +2,25 @@
 // .safetensors, MultiAPI-Spoof .pth with `ssl_model.model.*`): the configuration comes from the file.
 import type { ByteSource } from '../io/byte-source.ts';
 import { loadWeights, type LoadedWeights, type LoadOptions } from '../io/load.ts';
+import { buildFromWeights } from '../model-init.ts';
+import { xlsrParams } from './config.ts';
 import { XlsrModel } from './model.ts';
-import { paramsFromWeights } from './params.ts';
+
+/** The XLS-R of loaded weights, every parameter trainable (as the recipes fine-tune it). */
+export function xlsrFromWeights(w: Pick<LoadedWeights, 'get' | 'file' | 'config'>, onTensor?: (name: string) => void): Promise<XlsrModel> {
+  return buildFromWeights(w, xlsrParams(w.config.xlsr), (source) => XlsrModel.fromConfig(w.config.xlsr, source), onTensor);
+}
 
 export async function loadXlsr(source: ByteSource, opts: LoadOptions = {}, onTensor?: (name: string) => void): Promise<{ model: XlsrModel; weights: LoadedWeights }> {
   const weights = await loadWeights(source, opts);
-  return { model: new XlsrModel(await paramsFromWeights(weights, onTensor)), weights };
+  return { model: await xlsrFromWeights(weights, onTensor), weights };
 }
 
-/**
- * The fine-tuning front-end of a whole-model checkpoint (every XLS-R parameter trainable, as the recipes
- * fine-tune it), paired with its already-built head by `make`; the head is freed if building XLS-R fails.
- */
+/** The front-end of a whole-model checkpoint paired with its already-built head by `make`; the head is freed if
+ *  building XLS-R fails. */
 export async function withXlsrFrontEnd<H extends { dispose(): void }, M>(weights: LoadedWeights, head: H, make: (xlsr: XlsrModel, head: H) => M): Promise<M> {
   try {
-    return make(new XlsrModel(await paramsFromWeights(weights)).freeze('none'), head);
+    return make(await xlsrFromWeights(weights), head);
   } catch (e) {
     head.dispose();
     throw e;

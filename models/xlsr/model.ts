@@ -3,30 +3,23 @@
 // train/eval modes, padding, freezing and per-layer activation checkpointing. Three stages that a benchmark
 // can time apart: featureEncoder (conv blocks → LN → projection), positional (pos conv add), transformer
 // (pre-LN layers → final LN).
-import { isGradEnabled, noGrad, tensor, tidy, type Tensor } from '../../engine/index.ts';
-import {
-  add,
-  addScalar,
-  div,
-  dropout,
-  dropoutSeed,
-  gelu,
-  layerNorm,
-  matmul,
-  mul,
-  reshape,
-  rsqrt,
-  sub,
-  sum,
-  transpose,
-} from '../../kernels/index.ts';
-import { conv1d } from '../../kernels/conv1d.ts';
-import { weightNorm } from '../../kernels/weight-norm.ts';
-import { multiHeadAttention } from '../../kernels/attention.ts';
+import { isGradEnabled, noGrad, tensor, tidy, type Rng, type Tensor } from '../../engine/index.ts';
+import { add, addScalar, div, dropoutSeed, gelu, mul, reshape, rsqrt, sub, sum, transpose } from '../../kernels/index.ts';
 import { rngHash, rngUniform } from '../../kernels/rng.ts';
-import { checkpoint, gradScale } from './autograd-ops.ts';
-import { frameCount, receptiveField, type XlsrConfig } from './config.ts';
-import { applyFreeze, type FreezeSpec, type XlsrParams } from './params.ts';
+import { build, checkpoint, Conv1d, Dropout, gradScale, LayerNorm, Module, ModuleList, orderedRandomSource, type ParamBuilder } from '../../nn/index.ts';
+import { sourceOf, type ModelInit } from '../model-init.ts';
+import type { ParamSpec } from '../param-spec.ts';
+import { frameCount, receptiveField, xlsrParams, type XlsrConfig } from './config.ts';
+import { ConvBlock, EncoderLayer, Projection } from './modules.ts';
+
+/** The canonical prefix of XLS-R tensors (models/io/mapping.ts); names from the module itself are relative. */
+export const PREFIX = 'xlsr.';
+
+/**
+ * Which parameters train: 'none' frozen (all trainable), 'all' frozen, 'feature-encoder' (the conv blocks), or a
+ * number N: the conv blocks, the feature projection, the positional conv and encoder layers 0…N−1.
+ */
+export type FreezeSpec = 'none' | 'all' | 'feature-encoder' | number;
 
 export interface XlsrForwardOptions {
   /** Valid samples of each batch row (zero padding after them); default: every row is full length. */
@@ -75,27 +68,64 @@ const SITE = { input: 0, features: 1, pos: 2, layer: 16 } as const;
 const PER_LAYER = 8;
 const LAYERDROP_TAG = 0x6c647270;
 
-export class XlsrModel {
+export class XlsrModel extends Module {
   /** Default of the `normalize` forward option. */
   normalize = false;
   /** Default of the `checkpoint` forward option. */
   checkpointLayers = false;
+  readonly conv: ModuleList<ConvBlock>;
+  readonly proj: Projection;
+  readonly posConv: Conv1d;
+  readonly layers: ModuleList<EncoderLayer>;
+  readonly finalNorm: LayerNorm;
+  private readonly dropout: Dropout;
+  private readonly dropoutInput: Dropout;
+  private readonly dropoutFeatures: Dropout;
+  private readonly activationDropout: Dropout;
 
-  constructor(readonly params: XlsrParams) {}
+  /** Builds the tree from `p` (scoped to the XLS-R prefix); use fromConfig / load. */
+  constructor(p: ParamBuilder, readonly config: XlsrConfig) {
+    super();
+    const c = config;
+    const inChannels = [1, ...c.convLayers.map(([ch]) => ch)];
+    this.conv = this.child(p, 'conv', (q) => new ModuleList(q, c.convLayers.length, (r, i) => new ConvBlock(r, inChannels[i], c.convLayers[i], c)));
+    const C = inChannels[c.convLayers.length];
+    this.proj = this.child(p, 'proj', (q) => new Projection(q, C, c));
+    this.posConv = this.child(p, 'pos_conv', (q) => new Conv1d(q, { inChannels: c.dModel, outChannels: c.dModel, kernel: c.posConvKernel, groups: c.posConvGroups, weightNorm: true }));
+    this.layers = this.child(p, 'layers', (q) => new ModuleList(q, c.layers, (r) => new EncoderLayer(r, c)));
+    this.finalNorm = this.child(p, 'final_norm', (q) => new LayerNorm(q, c.dModel, c.layerNormEps));
+    this.dropout = new Dropout(c.dropout);
+    this.dropoutInput = new Dropout(c.dropoutInput);
+    this.dropoutFeatures = new Dropout(c.dropoutFeatures);
+    this.activationDropout = new Dropout(c.activationDropout);
+  }
 
-  get config(): XlsrConfig {
-    return this.params.config;
+  /**
+   * An XLS-R of `config` from `init`: a seed (random, see randomXlsrValues) or a source of tensors under the
+   * canonical `xlsr.` names (host values, a state dict, tensors read from a weight file). Every parameter is
+   * trainable; freeze with setFrozen.
+   */
+  static fromConfig(config: XlsrConfig, init: ModelInit = 0): XlsrModel {
+    const source = typeof init === 'number' ? orderedRandomSource(xlsrParams(config), init, randomXlsrValues) : sourceOf(init);
+    return build(source, PREFIX, (p) => new XlsrModel(p, config));
   }
 
   /** Sets which parameters train (see FreezeSpec). */
-  freeze(spec: FreezeSpec): this {
-    applyFreeze(this.params, spec);
+  setFrozen(spec: FreezeSpec): this {
+    this.unfreeze();
+    if (spec === 'none') return this;
+    if (spec === 'all') return this.freeze();
+    this.freeze('conv');
+    if (spec === 'feature-encoder') return this;
+    if (!Number.isInteger(spec) || spec < 0 || spec > this.config.layers) throw new Error(`freeze: ${spec} is not a layer count in 0..${this.config.layers}`);
+    this.freeze('proj').freeze('pos_conv');
+    for (let l = 0; l < spec; l++) this.freeze(`layers.${l}`);
     return this;
   }
 
   /** Trainable parameters (requiresGrad). */
   trainable(): Tensor[] {
-    return [...this.params.tensors.values()].filter((t) => t.requiresGrad);
+    return [...this.trainableParameters().values()];
   }
 
   /** Valid frames for `samples` samples; throws for inputs shorter than the receptive field. */
@@ -135,60 +165,54 @@ export class XlsrModel {
       keyPadding = tensor(pad, [B, T]);
       frameMask = tensor(pad.map((v) => 1 - v), [B, T, 1]);
     }
-    return { B, T, training: opts.training ?? false, seed: opts.seed ?? 0, step: opts.step ?? 0, frameLengths, keyPadding, frameMask };
+    return { B, T, training: opts.training ?? this.training, seed: opts.seed ?? 0, step: opts.step ?? 0, frameLengths, keyPadding, frameMask };
   }
 
-  private drop(x: Tensor, p: number, run: XlsrRun, site: number): Tensor {
-    if (!run.training || p === 0) return x;
-    return dropout(x, p, dropoutSeed(run.seed, run.step, site), true);
+  private drop(x: Tensor, d: Dropout, run: XlsrRun, site: number): Tensor {
+    return d.forward(x, run.training, () => dropoutSeed(run.seed, run.step, site));
   }
 
   /** Optional normalisation, the conv blocks, the projection LayerNorm (= features) and the projection. */
   featureEncoder(wav: Tensor, run: XlsrRun, opts: XlsrForwardOptions = {}): { y: Tensor; features?: Tensor } {
     const c = this.config;
-    const p = this.params;
     return tidy(() => {
       const normalize = opts.normalize ?? this.normalize;
       const input = normalize ? normalizeRows(wav, opts.lengths) : wav;
+      const n = this.conv.length;
       const conv = () =>
         tidy(() => {
           let h = reshape(input, [run.B, 1, wav.shape[1]]);
-          c.convLayers.forEach(([, , stride], i) => {
-            const y = conv1d(h, p.get(`conv.${i}.weight`), c.convBias ? p.get(`conv.${i}.bias`) : null, { stride });
-            const t = transpose(y, 1, 2);
-            const g = gelu(layerNorm(t, p.get(`conv.${i}.norm.weight`), p.get(`conv.${i}.norm.bias`), c.layerNormEps));
-            h = i < c.convLayers.length - 1 ? transpose(g, 1, 2) : g;
+          this.conv.items.forEach((block, i) => {
+            const t = transpose(block.forward(h), 1, 2);
+            const g = gelu(block.norm.forward(t));
+            h = i < n - 1 ? transpose(g, 1, 2) : g;
           });
           return h; // [B, T, C]
         });
       // feature_grad_mult: 0 = the CNN gets no gradient; (0, 1) scales the gradient leaving it.
       const cnn = c.featureGradMult === 0 ? noGrad(conv) : gradScale(conv(), c.featureGradMult);
-      const features = layerNorm(cnn, p.get('proj.norm.weight'), p.get('proj.norm.bias'), c.layerNormEps);
-      const y = this.drop(linear(features, p.get('proj.weight'), p.get('proj.bias')), c.dropoutInput, run, SITE.input);
+      const features = this.proj.norm.forward(cnn);
+      const y = this.drop(this.proj.forward(features), this.dropoutInput, run, SITE.input);
       if (!opts.outputFeatures) return { y };
-      return { y, features: this.drop(features, c.dropoutFeatures, run, SITE.features) };
+      return { y, features: this.drop(features, this.dropoutFeatures, run, SITE.features) };
     });
   }
 
   /** x = y + GELU(pos_conv(y)) with padded frames zeroed first, then dropout. */
   positional(y: Tensor, run: XlsrRun): Tensor {
-    const c = this.config;
-    const p = this.params;
+    const K = this.config.posConvKernel;
     return tidy(() => {
       const masked = run.frameMask ? mul(y, run.frameMask) : y;
-      const K = c.posConvKernel;
-      const w = weightNorm(p.get('pos_conv.weight_g'), p.get('pos_conv.weight_v'), 2);
       // SamePad: an even kernel with padding K/2 gives T + 1 frames; the last is dropped (never computed).
-      const pc = conv1d(transpose(masked, 1, 2), w, p.get('pos_conv.bias'), { padding: Math.floor(K / 2), groups: c.posConvGroups, trimEnd: K % 2 === 0 ? 1 : 0 });
+      const pc = this.posConv.forward(transpose(masked, 1, 2), { padding: Math.floor(K / 2), trimEnd: K % 2 === 0 ? 1 : 0 });
       const x = add(masked, gelu(transpose(pc, 1, 2)));
-      return this.drop(x, c.dropout, run, SITE.pos);
+      return this.drop(x, this.dropout, run, SITE.pos);
     });
   }
 
   /** The pre-LN layers (layerdrop, checkpointing) and the final LayerNorm. */
   transformer(x0: Tensor, run: XlsrRun, opts: XlsrForwardOptions = {}): { x: Tensor; layers?: Tensor[] } {
     const c = this.config;
-    const p = this.params;
     const useCheckpoint = (opts.checkpoint ?? this.checkpointLayers) && isGradEnabled();
     const layers: Tensor[] = [];
     let x = x0;
@@ -198,13 +222,13 @@ export class XlsrModel {
         // The key-padding mask travels as checkpoint context: the recompute in backward runs after forward freed it.
         const fn = (h: Tensor, ctx: readonly Tensor[]) => this.layer(l, h, { ...run, keyPadding: ctx[0] ?? null });
         const ctx = run.keyPadding ? [run.keyPadding] : [];
-        const next = useCheckpoint ? checkpoint(fn, x, p.layer(l), ctx) : fn(x, ctx);
+        const next = useCheckpoint ? checkpoint(fn, x, [...this.layers.at(l).namedParameters().values()], ctx) : fn(x, ctx);
         if (!opts.outputLayers && x !== x0) x.dispose();
         x = next;
       }
       if (opts.outputLayers) layers.push(x);
     }
-    const out = layerNorm(x, p.get('final_norm.weight'), p.get('final_norm.bias'), c.layerNormEps);
+    const out = this.finalNorm.forward(x);
     if (!opts.outputLayers && x !== x0) x.dispose();
     return opts.outputLayers ? { x: out, layers } : { x: out };
   }
@@ -212,25 +236,22 @@ export class XlsrModel {
   /** One pre-LN encoder layer (spec model-xlsr.md §3). */
   layer(l: number, x: Tensor, run: XlsrRun): Tensor {
     const c = this.config;
-    const p = this.params;
-    const q = (n: string) => p.get(`layers.${l}.${n}`);
+    const m = this.layers.at(l);
     const site = SITE.layer + PER_LAYER * l;
     return tidy(() => {
-      const h = layerNorm(x, q('attn_norm.weight'), q('attn_norm.bias'), c.layerNormEps);
+      const h = m.attnNorm.forward(x);
       const attnDrop = run.training ? c.attentionDropout : 0;
-      const a = multiHeadAttention(h, {
-        wq: q('attn.q.weight'), bq: q('attn.q.bias'), wk: q('attn.k.weight'), bk: q('attn.k.bias'),
-        wv: q('attn.v.weight'), bv: q('attn.v.bias'), wo: q('attn.out.weight'), bo: q('attn.out.bias'),
+      const a = m.attn.forward(h, {
         heads: c.heads,
         scale: 1 / Math.sqrt(c.dModel / c.heads),
         keyPaddingMask: run.keyPadding ?? undefined,
         dropout: attnDrop,
         seed: attnDrop > 0 ? dropoutSeed(run.seed, run.step, site) : undefined,
       });
-      const x1 = add(x, this.drop(a, c.dropout, run, site + 1));
-      const h2 = layerNorm(x1, q('ffn_norm.weight'), q('ffn_norm.bias'), c.layerNormEps);
-      const f1 = this.drop(gelu(linear(h2, q('ffn.fc1.weight'), q('ffn.fc1.bias'))), c.activationDropout, run, site + 2);
-      const f2 = this.drop(linear(f1, q('ffn.fc2.weight'), q('ffn.fc2.bias')), c.dropout, run, site + 3);
+      const x1 = add(x, this.drop(a, this.dropout, run, site + 1));
+      const h2 = m.ffnNorm.forward(x1);
+      const f1 = this.drop(gelu(m.ffn.fc1.forward(h2)), this.activationDropout, run, site + 2);
+      const f2 = this.drop(m.ffn.fc2.forward(f1), this.dropout, run, site + 3);
       return add(x1, f2);
     });
   }
@@ -239,19 +260,23 @@ export class XlsrModel {
     run.keyPadding?.dispose();
     run.frameMask?.dispose();
   }
-
-  dispose(): void {
-    this.params.dispose();
-  }
 }
 
-/** y = x·Wᵀ + b over the last dim of [B, T, in] (one 2-D GEMM). */
-function linear(x: Tensor, w: Tensor, b: Tensor): Tensor {
-  return tidy(() => {
-    const [B, T, n] = x.shape;
-    const y = matmul(reshape(x, [B * T, n]), w, { transB: true });
-    return reshape(add(y, b), [B, T, w.shape[0]]);
-  });
+/** Host values for one random parameter: LayerNorm weight 1 and biases 0 (as PyTorch initialises them), weight_g
+ *  positive, other weights uniform with variance 1/fan_in. */
+export function randomXlsrValues(spec: ParamSpec, rng: Rng): Float32Array {
+  const n = spec.shape.reduce((a, b) => a * b, 1);
+  const v = new Float32Array(n);
+  const name = spec.name;
+  if (name.endsWith('norm.weight')) v.fill(1);
+  else if (name.endsWith('.bias')) v.fill(0);
+  else if (name.endsWith('weight_g')) for (let i = 0; i < n; i++) v[i] = 0.5 + rng.uniform();
+  else {
+    const fanIn = spec.shape.slice(1).reduce((a, b) => a * b, 1);
+    const a = Math.sqrt(3 / fanIn);
+    for (let i = 0; i < n; i++) v[i] = (2 * rng.uniform() - 1) * a;
+  }
+  return v;
 }
 
 /** (x − mean)/√(var + 1e-5) per row over its first lengths[b] samples (biased variance); padding stays 0. */

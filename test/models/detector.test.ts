@@ -58,7 +58,7 @@ async function checkMode(mode: 'eval' | 'train'): Promise<void> {
     });
     await expectNear(out.features, c.features, 1e-4, 1e-5, `${mode} features`);
     await expectNear(out.logits, c.logits, 1e-4, 1e-6, `${mode} logits`);
-    const byName = new Map([...detector.xlsr.params.tensors, ...detector.backend.params.tensors]);
+    const byName = detector.namedTensors();
     for (const [k, e] of Object.entries(c.grads)) await expectNear(byName.get(canonicalOf(k))!.grad!, e, 1e-3, 1e-3, `${mode} d/d${k}`, 1e-6);
     await expectNear(wav.grad!, c.wav_grad, 1e-3, 1e-3, `${mode} d/dwav`, 1e-7);
     if (training) for (const [k, e] of Object.entries(c.buffers!)) await expectNear(byName.get(canonicalOf(k))!, e, 1e-4, 1e-5, `running stat ${k}`);
@@ -163,10 +163,10 @@ describe('full-size DDP checkpoint', () => {
       try {
         expect(model.parameterCount()).toBe(578_599);
         for (const t of [backend[0], backend.find((b) => b.name.endsWith('local_block_attn.pos_emb'))!, backend.find((b) => b.name.endsWith('fc.weight'))!]) {
-          const got = await model.params.get(canonicalOf(t.name)).data();
+          const got = await model.namedTensors('nes2net.').get(canonicalOf(t.name))!.data();
           expect(Array.from(got)).toEqual(Array.from(new Float32Array(t.data!.buffer)));
         }
-        expect(model.params.batchCounts().get('nes2net.bn.num_batches_tracked')).toBe(7);
+        expect(model.bn.numBatchesTracked.value).toBe(7);
       } finally {
         model.dispose();
       }

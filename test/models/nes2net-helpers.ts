@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { tensor, type Tensor } from '../../engine/node.ts';
 import { toCanonical, type Scheme } from '../../models/io/mapping.ts';
 import { NES2NET_LA, type Nes2NetConfig } from '../../models/nes2net/config.ts';
-import type { HostValue } from '../../models/nes2net/params.ts';
+import type { SourceValue } from '../../nn/index.ts';
 import { expectClose } from '../helpers/close.ts';
 
 export interface Arr {
@@ -44,8 +44,8 @@ export function canonical(scheme: Scheme, key: string): string {
   return c;
 }
 
-export function hostValues(scheme: Scheme, g: Pick<Golden, 'params' | 'num_batches_tracked'>): Map<string, HostValue> {
-  const m = new Map<string, HostValue>();
+export function hostValues(scheme: Scheme, g: Pick<Golden, 'params' | 'num_batches_tracked'>): Map<string, SourceValue> {
+  const m = new Map<string, SourceValue>();
   for (const [k, v] of Object.entries(g.params)) m.set(canonical(scheme, k), Float32Array.from(v.data));
   for (const [k, v] of Object.entries(g.num_batches_tracked ?? {})) m.set(canonical(scheme, k), v);
   return m;

@@ -6,7 +6,7 @@ import { mul, sub, sum } from '../../kernels/index.ts';
 import { NES2NET_LA, type Nes2NetConfig, nes2netParams } from '../../models/nes2net/config.ts';
 import { countParams } from '../../models/param-spec.ts';
 import { Nes2Net } from '../../models/nes2net/nes2net.ts';
-import type { HostValue } from '../../models/nes2net/params.ts';
+import type { Counter, SourceValue } from '../../nn/index.ts';
 import { useEngine } from '../helpers/engine.ts';
 import { canonical, expectNear, hashUniform, hostValues, nes2netConfig, readGolden, upload, type Golden, type GoldenCase } from './nes2net-helpers.ts';
 
@@ -18,7 +18,7 @@ const X: Nes2NetConfig = { ...NES2NET_LA, la: null };
 async function checkCase(g: Golden, mode: 'eval' | 'train'): Promise<void> {
   const c: GoldenCase = g.cases[mode];
   const training = mode === 'train';
-  const model = Nes2Net.fromHost(nes2netConfig(g, training), hostValues('nes2net', g));
+  const model = Nes2Net.fromConfig(nes2netConfig(g, training), hostValues('nes2net', g));
   const x = requiresGrad(upload(g.inputs[0]));
   try {
     const out = tidy(() => {
@@ -34,15 +34,15 @@ async function checkCase(g: Golden, mode: 'eval' | 'train'): Promise<void> {
     await tol(s.pooled, 'pooled');
     await tol(out.logits, 'logits');
     for (const [k, e] of Object.entries(c.grads)) {
-      const p = model.params.get(canonical('nes2net', k));
+      const p = model.namedTensors('nes2net.').get(canonical('nes2net', k))!;
       expect(p.grad, `gradient of ${k}`).not.toBeNull();
       await expectNear(p.grad!, e, 1e-3, 1e-3, `${mode} d/d${k}`, 1e-6);
     }
     await expectNear(x.grad!, c.input_grads[0], 1e-3, 1e-3, `${mode} d/dx`);
     if (training) {
-      for (const [k, e] of Object.entries(c.buffers!)) await expectNear(model.params.get(canonical('nes2net', k)), e, 1e-4, 1e-5, `running stat ${k}`);
-      const counts = model.params.batchCounts();
-      for (const [k, n] of Object.entries(c.num_batches_tracked!)) expect(counts.get(canonical('nes2net', k)), k).toBe(n);
+      for (const [k, e] of Object.entries(c.buffers!)) await expectNear(model.namedTensors('nes2net.').get(canonical('nes2net', k))!, e, 1e-4, 1e-5, `running stat ${k}`);
+      const counts = model.namedBuffers('nes2net.');
+      for (const [k, n] of Object.entries(c.num_batches_tracked!)) expect((counts.get(canonical('nes2net', k)) as Counter).value, k).toBe(n);
     }
     for (const t of [out.logits, ...s.blocks, s.groups, s.pooled, ...(s.la ? [s.la] : [])]) t.dispose();
   } finally {
@@ -65,7 +65,7 @@ describe('Nes2Net-LA parity with the PyTorch reference', () => {
     const { B, T, D } = g.config;
     const cfg: Nes2NetConfig = { ...NES2NET_LA };
     const specs = new Map(Nes2Net.specs(cfg).map((s) => [s.name, s]));
-    const values = new Map<string, HostValue>();
+    const values = new Map<string, SourceValue>();
     g.keys.forEach((key, index) => {
       const name = canonical('nes2net', key);
       const spec = specs.get(name)!;
@@ -83,7 +83,7 @@ describe('Nes2Net-LA parity with the PyTorch reference', () => {
       }
       values.set(name, v);
     });
-    const model = Nes2Net.fromHost(cfg, values);
+    const model = Nes2Net.fromConfig(cfg, values);
     expect(model.parameterCount()).toBe(578_599);
     const xs = hashUniform(B * T * D, 9999).map((v) => Math.fround(v * Math.sqrt(3)));
     const x = tensor(Float32Array.from(xs), [B, T, D]);
@@ -102,12 +102,12 @@ describe('Nes2Net invariants', () => {
   it('parameter counts: 512,039 (X), 578,599 (LA); the general formula of §8 for tiny-A / tiny-B', () => {
     expect(countParams(nes2netParams(X))).toBe(512_039);
     expect(countParams(nes2netParams(NES2NET_LA))).toBe(578_599);
-    const la = Nes2Net.init(NES2NET_LA, 1);
-    const x = Nes2Net.init(X, 1);
+    const la = Nes2Net.fromConfig(NES2NET_LA, 1);
+    const x = Nes2Net.fromConfig(X, 1);
     try {
       expect(la.parameterCount()).toBe(578_599);
       expect(x.parameterCount()).toBe(512_039);
-      expect(la.params.trainable().reduce((a, t) => a + t.size, 0)).toBe(578_599);
+      expect([...la.trainableParameters().values()].reduce((a, t) => a + t.size, 0)).toBe(578_599);
     } finally {
       la.dispose();
       x.dispose();
@@ -118,7 +118,7 @@ describe('Nes2Net invariants', () => {
 
   it('LA output minus its input is constant over time; Bottle2neck outputs keep [B, C, T]; any T ≥ 1 in eval', async () => {
     const cfg: Nes2NetConfig = { ...NES2NET_LA, inputDim: 64, nesRatio: [4, 4] };
-    const model = Nes2Net.init(cfg, 7);
+    const model = Nes2Net.fromConfig(cfg, 7);
     for (const T of [1, 5]) {
       const x = tensor(Float32Array.from({ length: 2 * T * 64 }, (_, i) => Math.sin(i * 0.37) * 2), [2, T, 64]);
       const out = model.forward(x, { stages: true });
@@ -139,7 +139,7 @@ describe('Nes2Net invariants', () => {
     const g = readGolden('tiny-a');
     const cfg = nes2netConfig(g);
     const run = async (opts: { training: boolean; seed?: number }) => {
-      const model = Nes2Net.fromHost(cfg, hostValues('nes2net', g));
+      const model = Nes2Net.fromConfig(cfg, hostValues('nes2net', g));
       const y = await tidy(() => model.forward(upload(g.inputs[0]), opts).logits).data();
       model.dispose();
       return Array.from(y);
@@ -154,7 +154,7 @@ describe('Nes2Net invariants', () => {
   it('train mode: the LA attention dropout (0.1) alone makes the logits depend on the seed', async () => {
     const g = readGolden('tiny-a');
     const logits = async (laDropout: number, seed: number) => {
-      const model = Nes2Net.fromHost({ ...nes2netConfig(g), dropout: 0, la: { windowSize: 3, heads: 1, dropout: laDropout } }, hostValues('nes2net', g));
+      const model = Nes2Net.fromConfig({ ...nes2netConfig(g), dropout: 0, la: { windowSize: 3, heads: 1, dropout: laDropout } }, hostValues('nes2net', g));
       const y = await tidy(() => model.forward(upload(g.inputs[0]), { training: true, seed }).logits).data();
       model.dispose();
       return Array.from(y);
@@ -166,10 +166,10 @@ describe('Nes2Net invariants', () => {
   });
 
   it('rejects wrong feature widths and configurations with clear errors', () => {
-    const model = Nes2Net.init({ ...NES2NET_LA, inputDim: 64 }, 1);
+    const model = Nes2Net.fromConfig({ ...NES2NET_LA, inputDim: 64 }, 1);
     expect(() => model.forward(tensor(new Float32Array(2 * 3 * 32), [2, 3, 32]))).toThrow(/features must be \[B, T, 64\]/);
     model.dispose();
-    expect(() => Nes2Net.init({ ...NES2NET_LA, inputDim: 60 })).toThrow(/do not divide evenly/);
-    expect(() => Nes2Net.init({ ...NES2NET_LA, la: { windowSize: 3, heads: 2, dropout: 0.1 } })).toThrow(/heads/);
+    expect(() => Nes2Net.fromConfig({ ...NES2NET_LA, inputDim: 60 })).toThrow(/do not divide evenly/);
+    expect(() => Nes2Net.fromConfig({ ...NES2NET_LA, la: { windowSize: 3, heads: 2, dropout: 0.1 } })).toThrow(/heads/);
   });
 });

@@ -20,7 +20,7 @@ describe('reference tracer', () => {
     const g = readGolden('tracer');
     const c = g.cases.eval;
     const cfg = g.config as Record<string, number>;
-    const model = ReferenceTracer.fromHost({ heads: cfg.heads, hidden: cfg.hidden, classes: cfg.classes }, cfg.d, hostValues('tracer', g));
+    const model = ReferenceTracer.fromConfig({ heads: cfg.heads, hidden: cfg.hidden, classes: cfg.classes }, cfg.d, hostValues('tracer', g));
     const layers = g.inputs.map((a) => requiresGrad(upload(a)));
     const out = tidy(() => {
       const o = model.forward(layers);
@@ -29,7 +29,7 @@ describe('reference tracer', () => {
     });
     await expectNear(out.pooled, c.stages.pooled, 1e-4, 1e-5, 'pooled');
     await expectNear(out.logits, c.stages.logits, 1e-4, 1e-6, 'logits');
-    for (const [k, e] of Object.entries(c.grads)) await expectNear(model.params.get(canonical('tracer', k)).grad!, e, 1e-3, 1e-3, `d/d${k}`, 1e-6);
+    for (const [k, e] of Object.entries(c.grads)) await expectNear(model.namedTensors('tracer.').get(canonical('tracer', k))!.grad!, e, 1e-3, 1e-3, `d/d${k}`, 1e-6);
     for (const [i, l] of layers.entries()) await expectNear(l.grad!, c.input_grads[i], 1e-3, 1e-3, `d/dlayer${i}`, 1e-6);
     const pred = await model.predict(layers);
     expectClose(pred.flatMap((p) => p.probs), c.probs!.data, { rtol: 1e-4, atol: 1e-6 }, 'probabilities');
@@ -44,7 +44,7 @@ describe('reference tracer', () => {
 
   it('head parameters in use: 4,332,309 (MHA 4,198,400 + fc1 131,200 + fc3 2,709)', () => {
     expect(countParams(tracerParams(TRACER, 1024))).toBe(4_332_309);
-    const model = ReferenceTracer.init(TRACER, 1024, 3);
+    const model = ReferenceTracer.fromConfig(TRACER, 1024, 3);
     try {
       expect(model.parameterCount()).toBe(4_332_309);
     } finally {
@@ -55,7 +55,7 @@ describe('reference tracer', () => {
   it('rejects layer outputs of different shapes', () => {
     const g = readGolden('tracer');
     const cfg = g.config as Record<string, number>;
-    const model = ReferenceTracer.fromHost({ heads: cfg.heads, hidden: cfg.hidden, classes: cfg.classes }, cfg.d, hostValues('tracer', g));
+    const model = ReferenceTracer.fromConfig({ heads: cfg.heads, hidden: cfg.hidden, classes: cfg.classes }, cfg.d, hostValues('tracer', g));
     const a = upload(g.inputs[0]);
     const b = upload({ shape: [2, 5, 64], data: new Array(640).fill(0) });
     expect(() => model.forward([a, b])).toThrow(/layer output 1 is \[2, 5, 64\]/);
@@ -66,7 +66,7 @@ describe('reference tracer', () => {
 describe('Nes2Net-LA tracer', () => {
   it('5-class head matches PyTorch; probabilities and open-set decisions', async () => {
     const g = readGolden('tiny-a-tracer');
-    const model = Nes2Net.fromHost(nes2netTracerConfig(5, 64), hostValues('nes2net', g));
+    const model = Nes2Net.fromConfig(nes2netTracerConfig(5, 64), hostValues('nes2net', g));
     const x = upload(g.inputs[0]);
     const logits = tidy(() => model.forward(x).logits);
     await expectNear(logits, g.cases.eval.stages.logits, 1e-4, 1e-6, 'logits');

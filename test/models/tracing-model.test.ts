@@ -15,14 +15,14 @@ import { nes2netTracerConfig } from '../../models/tracer/nes2net-tracer.ts';
 import { softmaxRow } from '../../models/tracer/open-set.ts';
 import { ReferenceTracer } from '../../models/tracer/reference.ts';
 import { TracingModel } from '../../models/tracer/tracing-model.ts';
-import { randomParams, XlsrModel } from '../../models/xlsr/index.ts';
+import { XlsrModel } from '../../models/xlsr/index.ts';
 import { useEngine } from '../helpers/engine.ts';
 import { relErr } from './xlsr-helpers.ts';
 
 useEngine();
 
 const HEAD: TracerConfig = { heads: 4, hidden: 16, classes: 5 };
-const xlsr = () => new XlsrModel(randomParams(XLSR_TINY, 3)).freeze('none');
+const xlsr = () => XlsrModel.fromConfig(XLSR_TINY, 3);
 const wavOf = () => randn([2, 3600], 21, 0.3); // T = 11
 
 async function host(t: Tensor): Promise<Float32Array> {
@@ -33,7 +33,7 @@ async function host(t: Tensor): Promise<Float32Array> {
 
 describe('TracingModel', () => {
   it('reference head: logits = head(raw outputs of all layers); backward reaches every parameter on its path (not the final LayerNorm); open-set predictions', async () => {
-    const model = new TracingModel(xlsr(), ReferenceTracer.init(HEAD, 64, 1));
+    const model = new TracingModel(xlsr(), ReferenceTracer.fromConfig(HEAD, 64, 1));
     const wav = wavOf();
     try {
       expect(model.classes).toBe(5);
@@ -49,8 +49,8 @@ describe('TracingModel', () => {
 
       const R = randn([2, 5], 4);
       tidy(() => backward(sum(mul(model.forward(wav, { training: true, seed: 1 }), R))));
-      expect(model.trainable().length).toBe(model.xlsr.params.tensors.size + 8);
-      for (const [name, p] of [...model.xlsr.params.tensors, ...model.head.params.tensors]) {
+      expect(model.trainable().length).toBe(model.xlsr.namedParameters().size + 8);
+      for (const [name, p] of model.namedParameters()) {
         // The reference head reads raw layer outputs: the final LayerNorm is not on its path.
         if (name.startsWith('xlsr.final_norm.')) {
           expect(p.grad, name).toBeNull();
@@ -79,7 +79,7 @@ describe('TracingModel', () => {
   });
 
   it('Nes2Net-LA tracer: logits = back-end(final x); train mode (dropout 0) uses BatchNorm batch statistics', async () => {
-    const model = new TracingModel(xlsr(), Nes2Net.init({ ...nes2netTracerConfig(5, 64), dropout: 0, la: { windowSize: 3, heads: 1, dropout: 0 } }, 2));
+    const model = new TracingModel(xlsr(), Nes2Net.fromConfig({ ...nes2netTracerConfig(5, 64), dropout: 0, la: { windowSize: 3, heads: 1, dropout: 0 } }, 2));
     const wav = wavOf();
     try {
       const whole = await host(noGrad(() => model.forward(wav)));
@@ -97,11 +97,11 @@ describe('TracingModel', () => {
   });
 
   it("loads an 'xlsr-tracer' safetensors (XLS-R + reference head) and rejects XLS-R-only weights and width mismatches", async () => {
-    const parts = new TracingModel(xlsr(), ReferenceTracer.init(HEAD, 64, 1));
+    const parts = new TracingModel(xlsr(), ReferenceTracer.fromConfig(HEAD, 64, 1));
     const wav = wavOf();
     try {
       const tensors: HostTensor[] = [];
-      for (const [name, t] of [...parts.xlsr.params.tensors, ...parts.head.params.tensors]) {
+      for (const [name, t] of parts.namedParameters()) {
         tensors.push({ name, dtype: 'F32', shape: [...t.shape], data: (await t.data()) as Float32Array });
       }
       const config: ModelConfig = { arch: 'xlsr-tracer', xlsr: XLSR_TINY, tracer: HEAD };
@@ -115,7 +115,7 @@ describe('TracingModel', () => {
       }
       const only = encodeSafetensors(tensors.filter((t) => t.name.startsWith('xlsr.')), { [META_CONFIG]: JSON.stringify({ arch: 'xlsr', xlsr: XLSR_TINY }) });
       await expect(TracingModel.open(bufferSource(only, 'xlsr.safetensors'))).rejects.toThrow(/xlsr\.safetensors: holds only XLS-R/);
-      const narrow = ReferenceTracer.init(HEAD, 32, 1);
+      const narrow = ReferenceTracer.fromConfig(HEAD, 32, 1);
       const x = xlsr();
       expect(() => new TracingModel(x, narrow)).toThrow(/width 64 does not match the head input 32/);
       x.dispose();

@@ -3,7 +3,7 @@
 // FFN 4096) and the positional conv stage (k 128, 16 groups of 64 channels, weight norm over dim 2), on T = 201.
 // Weights and inputs are recomputed from the hash of scripts/fixtures/xlsr_fullsize_fixtures.py (hashUniform of
 // nes2net-helpers.ts), so test/fixtures/xlsr/fullsize.* holds outputs only. The parameters run through the real
-// XlsrParams / XlsrModel.layer / XlsrModel.positional code.
+// XlsrModel.layer / XlsrModel.positional code.
 // Measured on SwiftShader (max|a − e| / max|e|): see the error in each test name (XLSR_PRINT_ERRORS=1 prints them).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,7 +13,7 @@ import { backward, initEngine, keep, requiresGrad, tensor, tidy, type Tensor } f
 import { mul, sum } from '../../kernels/index.ts';
 import { toCanonical } from '../../models/io/mapping.ts';
 import { XLSR_300M, xlsrParams } from '../../models/xlsr/config.ts';
-import { XlsrModel, XlsrParams, type XlsrConfig, type XlsrRun } from '../../models/xlsr/index.ts';
+import { XlsrModel, type XlsrConfig, type XlsrRun } from '../../models/xlsr/index.ts';
 import { hashUniform } from './nes2net-helpers.ts';
 import { relErr, XLSR_FIXTURES, type Golden } from './xlsr-helpers.ts';
 
@@ -44,14 +44,14 @@ const ref = (name: string): Golden => {
   return t;
 };
 
-// The 300M encoder with one layer; the model holds only the tensors the two stages read.
+// The 300M encoder with one layer; the fixture gives the tensors the two stages read (the rest are zeros, unused).
 const cfg: XlsrConfig = { ...XLSR_300M, layers: 1 };
 const { T, d } = fx.config;
 
 /** The generator's parameter values: key = index in the stored key list (Hugging Face names). */
-function hashParams(): XlsrParams {
+function hashParams(): Map<string, Float32Array> {
   const specs = new Map(xlsrParams(cfg).map((s) => [s.name, s]));
-  const tensors = new Map<string, Tensor>();
+  const tensors = new Map<string, Float32Array>();
   fx.keys.forEach((key, index) => {
     const name = toCanonical('huggingface', key);
     const spec = name ? specs.get(name) : undefined;
@@ -66,9 +66,9 @@ function hashParams(): XlsrParams {
       else if (key.endsWith('bias')) v[i] = 0.1 * u[i];
       else v[i] = u[i] * a;
     }
-    tensors.set(name, keep(tensor(v, spec.shape)));
+    tensors.set(name, v);
   });
-  return new XlsrParams(cfg, tensors);
+  return tensors;
 }
 
 const hashInput = (key: number, scale: number): Tensor =>
@@ -76,19 +76,24 @@ const hashInput = (key: number, scale: number): Tensor =>
 
 const run: XlsrRun = { B: 1, T, training: false, seed: 0, step: 0, frameLengths: [T], keyPadding: null, frameMask: null };
 let model: XlsrModel;
+/** Canonical names the fixture supplies. */
+let read: Set<string>;
+const param = (name: string): Tensor => model.namedParameters({ prefix: 'xlsr.' }).get(`xlsr.${name}`)!;
 
 beforeAll(async () => {
   await initEngine(undefined, { quiet: true });
-  model = new XlsrModel(hashParams());
+  const values = hashParams();
+  read = new Set(values.keys());
+  model = XlsrModel.fromConfig(cfg, { value: (path, shape) => values.get(path) ?? new Float32Array(shape.reduce((a, b) => a * b, 1)) }).setFrozen('all');
 });
 afterAll(() => model?.dispose());
 
 describe('XLS-R full size (d 1024, T 201) vs torchaudio, hash weights', () => {
   it('fixture and parameters: 20,985,984 values in the layer and the pos conv, shapes as in the 300M layout', () => {
     expect(fx.config).toEqual({ d: 1024, heads: 16, ffn: 4096, kernel: 128, groups: 16, T: 201 });
-    expect(model.params.count()).toBe(20_985_984);
-    expect(model.params.get('pos_conv.weight_g').shape).toEqual([1, 1, 128]);
-    expect(model.params.get('pos_conv.weight_v').shape).toEqual([1024, 64, 128]);
+    expect([...model.namedParameters({ prefix: 'xlsr.' })].filter(([n]) => read.has(n)).reduce((a, [, t]) => a + t.size, 0)).toBe(20_985_984);
+    expect(param('pos_conv.weight_g').shape).toEqual([1, 1, 128]);
+    expect(param('pos_conv.weight_v').shape).toEqual([1024, 64, 128]);
   });
 
   it('one pre-LN layer: output within 1e-4 (measured 1.8e-6); gradients of sum(y·R) w.r.t. the input and the layer vectors within 1e-3 (measured ≤ 2.4e-6)', async () => {
@@ -97,7 +102,7 @@ describe('XLS-R full size (d 1024, T 201) vs torchaudio, hash weights', () => {
     const R = hashInput(9997, 1);
     const vectors = [...fx.tensors.keys()].filter((k) => k.startsWith('layer.grad.encoder.'));
     expect(vectors).toHaveLength(10);
-    const params = vectors.map((k) => model.params.tensors.get(toCanonical('huggingface', k.slice('layer.grad.'.length))!)!);
+    const params = vectors.map((k) => model.namedParameters({ prefix: 'xlsr.' }).get(toCanonical('huggingface', k.slice('layer.grad.'.length))!)!);
     for (const p of params) requiresGrad(p);
     const y = tidy(() => {
       const out = model.layer(0, x, run);
@@ -125,8 +130,8 @@ describe('XLS-R full size (d 1024, T 201) vs torchaudio, hash weights', () => {
   it('positional conv stage x + GELU(conv(x)): output within 1e-4 (measured 1.9e-6); gradients of weight_g and bias within 1e-3 (measured ≤ 8.5e-7)', async () => {
     const x = hashInput(9998, Math.sqrt(3));
     const R = hashInput(9996, 1);
-    const g = model.params.get('pos_conv.weight_g');
-    const b = model.params.get('pos_conv.bias');
+    const g = param('pos_conv.weight_g');
+    const b = param('pos_conv.bias');
     requiresGrad(g);
     requiresGrad(b);
     const y = tidy(() => {

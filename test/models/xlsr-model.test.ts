@@ -11,12 +11,10 @@ import {
   blockLengths,
   frameCount,
   normalizeRows,
-  randomParams,
   receptiveField,
   XLSR_PRESETS,
   xlsrPreset,
   XlsrModel,
-  XlsrParams,
   type XlsrConfig,
 } from '../../models/xlsr/index.ts';
 import { frames, relErr } from './xlsr-helpers.ts';
@@ -74,12 +72,12 @@ describe('presets', () => {
 });
 
 function tinyModel(over: Partial<XlsrConfig> = {}, seed = 3): XlsrModel {
-  return new XlsrModel(randomParams({ ...XLSR_TINY, ...over }, seed));
+  return XlsrModel.fromConfig({ ...XLSR_TINY, ...over }, seed).setFrozen('all');
 }
 
 async function grads(m: XlsrModel): Promise<Map<string, Float32Array>> {
   const out = new Map<string, Float32Array>();
-  for (const [n, t] of m.params.tensors) {
+  for (const [n, t] of m.namedParameters({ prefix: 'xlsr.' })) {
     if (t.grad) {
       out.set(n, (await t.grad.data()) as Float32Array);
       t.grad.dispose();
@@ -176,11 +174,11 @@ describe('training mode', () => {
     const m = tinyModel({ layerdrop: p });
     // The same weights with only layer 1, as a 1-layer model in eval mode.
     const one = new Map<string, Tensor>();
-    for (const [n, t] of m.params.tensors) {
+    for (const [n, t] of m.namedParameters({ prefix: 'xlsr.' })) {
       if (n.startsWith('xlsr.layers.0.')) continue;
       one.set(n.replace('xlsr.layers.1.', 'xlsr.layers.0.'), t);
     }
-    const m1 = new XlsrModel(new XlsrParams({ ...m.config, layers: 1 }, one));
+    const m1 = XlsrModel.fromConfig({ ...m.config, layers: 1 }, one);
     const wav = wavOf();
     const train = noGrad(() => m.forward(wav, { training: true, seed, outputLayers: true }));
     const ref = noGrad(() => m1.forward(wav, { outputLayers: true }));
@@ -194,7 +192,7 @@ describe('training mode', () => {
 
   it('activation checkpointing gives the same gradients as keeping activations (train mode, dropouts on)', async () => {
     const m = tinyModel({ ...regularised, layers: 3 });
-    m.freeze('none');
+    m.setFrozen('none');
     const wav = requiresGrad(wavOf());
     const R = randn([2, 11, 64], 9);
     const step = (checkpoint: boolean) =>
@@ -210,7 +208,7 @@ describe('training mode', () => {
     step(true);
     const ckpt = await grads(m);
     expect(ckpt.size).toBe(plain.size);
-    expect(plain.size).toBe(m.params.tensors.size);
+    expect(plain.size).toBe(m.namedParameters().size);
     for (const [n, gp] of plain) expect(relErr(ckpt.get(n)!, gp), n).toBeLessThan(1e-6);
     expect(relErr(await wav.grad!.data(), dxPlain)).toBeLessThan(1e-6);
     m.dispose();
@@ -218,7 +216,7 @@ describe('training mode', () => {
 
   it('checkpointing keeps less memory alive between forward and backward', async () => {
     const m = tinyModel({ layers: 4, ffnDim: 512 });
-    m.freeze('feature-encoder'); // the CNN is not recorded: what is held is the transformer's
+    m.setFrozen('feature-encoder'); // the CNN is not recorded: what is held is the transformer's
     const wav = randn([2, 16000], 1, 0.3);
     const e = getEngine();
     const held = async (checkpoint: boolean) => {
@@ -241,8 +239,8 @@ describe('training mode', () => {
   it('freezing: the front-end, the conv blocks, or the lower N layers get no gradient', async () => {
     const m = tinyModel();
     const wav = wavOf();
-    const names = async (spec: Parameters<XlsrModel['freeze']>[0]) => {
-      m.freeze(spec);
+    const names = async (spec: Parameters<XlsrModel['setFrozen']>[0]) => {
+      m.setFrozen(spec);
       tidy(() => {
         const { x } = m.forward(wav, { training: true });
         if (x.requiresGrad) backward(sum(x));
@@ -256,7 +254,7 @@ describe('training mode', () => {
     const low = await names(1);
     expect(low.every((n) => n.startsWith('xlsr.layers.1.') || n.startsWith('xlsr.final_norm.'))).toBe(true);
     expect(low).toHaveLength(18);
-    expect(await names('none')).toHaveLength(m.params.tensors.size);
+    expect(await names('none')).toHaveLength(m.namedParameters().size);
     m.dispose();
     wav.dispose();
   });
@@ -264,7 +262,7 @@ describe('training mode', () => {
   it('feature_grad_mult scales the gradient leaving the conv blocks (0 freezes them)', async () => {
     const run = async (mult: number) => {
       const m = tinyModel({ featureGradMult: mult });
-      m.freeze('none');
+      m.setFrozen('none');
       const wav = wavOf();
       tidy(() => backward(sum(m.forward(wav).x)));
       const g = await grads(m);

@@ -1,7 +1,7 @@
 // The llm.c-style training golden (issue 12): the tiny XLS-R + Nes2Net-LA detector trained for 10 Adam steps by the
 // project's own training code — buildModel from a checkpoint (`init`), a DataLoader over fixed batches, Trainer.run
 // (train-mode forward, weighted cross-entropy, backward, Adam with L2 weight decay per parameter group), read back
-// with modelTensors — against PyTorch (scripts/fixtures/train_golden.py, float64): the loss at every step and every
+// with Module.stateDict — against PyTorch (scripts/fixtures/train_golden.py, float64): the loss at every step and every
 // final weight and BatchNorm running statistic within 1e-4.
 import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
@@ -11,7 +11,6 @@ import { bufferSource, classify, encodeSafetensors, META_CONFIG, stripModulePref
 import type { ModelConfig } from '../../models/config.ts';
 import { NES2NET_LA } from '../../models/nes2net/config.ts';
 import { XLSR_TINY } from '../../models/xlsr/config.ts';
-import { modelTensors } from '../../models/named.ts';
 import { buildModel } from '../../train/build-model.ts';
 import { defaultConfig, mergeConfig, validateConfig, type TrainConfig } from '../../train/config.ts';
 import { DataLoader, type ItemSource } from '../../train/data/loader.ts';
@@ -133,7 +132,7 @@ async function trainGolden(): Promise<{ steps: StepRecord[]; final: Map<string, 
   const trainer = new Trainer({ config, model, train: loader, dev, readDev, classNames: ['spoof', 'bonafide'], store });
   try {
     const why = await trainer.run();
-    const final = new Map((await modelTensors(model)).map((t) => [t.name, t]));
+    const final = new Map((await model.stateDict()).map((t) => [t.name, t]));
     return { steps: log.filter((r): r is StepRecord => r.type === 'step'), final, why };
   } finally {
     trainer.dispose();

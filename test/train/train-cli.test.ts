@@ -8,7 +8,6 @@ import { run as score } from '../../cli/commands/score.ts';
 import { run as runTrain } from '../../cli/commands/train.ts';
 import { assign } from '../../kernels/index.ts';
 import { full } from '../../engine/index.ts';
-import { namedParameters } from '../../models/named.ts';
 import { readModelInfo } from '../../models/model-info.ts';
 import { openSafetensors } from '../../models/io/safetensors.ts';
 import { fileSource } from '../../models/io/file-source.node.ts';
@@ -137,7 +136,7 @@ describe('spoofscan train', () => {
         step: (rec) => {
           if (rec.step === 2 && !poisoned) {
             poisoned = true;
-            const [, p] = [...namedParameters(session.model)].find(([n]) => n.startsWith('nes2net.'))!;
+            const [, p] = [...session.model.trainableParameters()].find(([n]) => n.startsWith('nes2net.'))!;
             const nan = full(p.shape, NaN);
             assign(p, nan);
             nan.dispose();

@@ -1,9 +1,9 @@
-// Two custom autograd ops the front-end needs: activation checkpointing (recompute a block in backward) and
+// Two generic custom autograd ops (used by XLS-R): activation checkpointing (recompute a block in backward) and
 // fairseq's GradMultiply (identity forward, scaled gradient: feature_grad_mult).
-import { backward, enableGrad, isGradEnabled, noGrad, record, requiresGrad } from '../../engine/autograd.ts';
-import { tidy } from '../../engine/index.ts';
-import type { Tensor } from '../../engine/tensor.ts';
-import { mulScalar } from '../../kernels/index.ts';
+import { backward, enableGrad, isGradEnabled, noGrad, record, requiresGrad } from '../engine/autograd.ts';
+import { tidy } from '../engine/index.ts';
+import type { Tensor } from '../engine/tensor.ts';
+import { mulScalar } from '../kernels/index.ts';
 
 /**
  * y = fn(x, ctx), keeping only x (and the constant tensors `ctx`, e.g. masks) for backward: the forward runs
