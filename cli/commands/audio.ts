@@ -6,8 +6,9 @@ import { writeFileAtomic } from '../../models/io/atomic-write.node.ts';
 import { parseArgs } from 'node:util';
 import { UsageError, UserError } from '../errors.ts';
 import { checkTargetRate } from '../../train/data/limits.ts';
-import { decodeAudio, loadAudio, MIN_SAMPLES, mixToMono } from '../../train/data/decode.ts';
-import { checkFilesExist, fsProblem, readBytes, regularFileSize } from '../../train/data/loader.node.ts';
+import { MIN_SAMPLES, mixToMono } from '../../train/data/decode.ts';
+import { decodeAudioFile, loadAudioFile } from '../../train/data/read-audio.node.ts';
+import { checkFilesExist, fsProblem, regularFileSize } from '../../train/data/loader.node.ts';
 
 /** Largest protocol list read whole (about 10 million trials). */
 const MAX_LIST_BYTES = 1 << 30;
@@ -44,7 +45,7 @@ async function info(argv: string[]): Promise<number> {
   if (!files.length) throw new UsageError(`audio info: no file given\n${USAGE}`);
   const rows = [];
   for (const file of files) {
-    const loaded = await loadAudio(await readBytes(file), file, { minSamples: 0 });
+    const loaded = await loadAudioFile(file, { minSamples: 0 });
     const src = loaded.source;
     rows.push({
       file,
@@ -109,7 +110,7 @@ async function convert(argv: string[]): Promise<number> {
   if (values.window !== undefined && values.window !== 'hann' && values.window !== 'kaiser')
     throw new UsageError(`audio convert: --window must be hann or kaiser, got ${values.window}`);
   const opts = { window: (values.window ?? 'hann') as ResampleWindow };
-  const src = await decodeAudio(await readBytes(input), input);
+  const src = await decodeAudioFile(input);
   const mono = mixToMono(src.channelData);
   const y = src.sampleRate === rate ? mono : resample(mono, src.sampleRate, rate, opts);
   await writeFileAtomic(output, encodeWav(y, rate, values.pcm16 ? 'pcm16' : 'float32'));
