@@ -2,7 +2,9 @@
 // .mp3), or a protocol list (`--list FILE --root DIR`; ids as the list names them, labels kept). Every input
 // is checked before a model is loaded, so one bad path among thousands is reported up front; with `skipBad`
 // the rest go on and the bad ones are listed.
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
+import { DataError } from '../train/data/errors.ts';
+import { readTextSync } from '../train/data/text-file.node.ts';
 import { join, relative } from 'node:path';
 import { detectProtocolFormat, parseProtocol, PROTOCOL_FORMATS, type ProtocolFormat } from '../train/data/protocols.ts';
 import { UserError } from './errors.ts';
@@ -50,8 +52,9 @@ export async function collectInputs(o: { paths: string[]; list?: string; root?: 
   if (o.list) {
     let text: string;
     try {
-      text = await readFile(o.list, 'utf8');
+      text = readTextSync(o.list);
     } catch (e) {
+      if (e instanceof DataError) throw e;
       throw new UserError(`${o.list}: cannot read the list (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
     }
     const format = (o.format ?? detectProtocolFormat(text, o.list)) as ProtocolFormat | null;

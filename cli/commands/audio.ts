@@ -1,17 +1,15 @@
 // spoofscan audio info FILE…        format, rate, channels, duration (and what the model will see)
 // spoofscan audio convert IN OUT.wav  what the model sees: 16 kHz mono float32 WAV
 // spoofscan audio list LIST           parse a protocol/list file, count its trials, check its files exist
-import { readFile } from 'node:fs/promises';
+import { readTextSync } from '../../train/data/text-file.node.ts';
 import { writeFileAtomic } from '../../models/io/atomic-write.node.ts';
 import { parseArgs } from 'node:util';
 import { UsageError, UserError } from '../errors.ts';
 import { checkTargetRate } from '../../train/data/limits.ts';
 import { MIN_SAMPLES, mixToMono } from '../../train/data/decode.ts';
 import { decodeAudioFile, loadAudioFile } from '../../train/data/read-audio.node.ts';
-import { checkFilesExist, fsProblem, regularFileSize } from '../../train/data/loader.node.ts';
+import { checkFilesExist } from '../../train/data/loader.node.ts';
 
-/** Largest protocol list read whole (about 10 million trials). */
-const MAX_LIST_BYTES = 1 << 30;
 import { countLabels, detectProtocolFormat, parseProtocol, PROTOCOL_FORMATS, type ProtocolFormat, type TrialRecord } from '../../train/data/protocols.ts';
 import { resample, resamplerName, TARGET_RATE, type ResampleWindow } from '../../train/data/resample.ts';
 import { encodeWav } from '../../train/data/wav.ts';
@@ -149,13 +147,7 @@ async function list(argv: string[]): Promise<number> {
   });
   if (positionals.length !== 1) throw new UsageError(`audio list: need exactly one LIST file\n${USAGE}`);
   const [file] = positionals;
-  await regularFileSize(file, MAX_LIST_BYTES);
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (e) {
-    throw fsProblem(e, file);
-  }
+  const text = readTextSync(file);
   let format = values.format as ProtocolFormat | undefined;
   if (format !== undefined && !PROTOCOL_FORMATS.includes(format))
     throw new UserError(`audio list: unknown --format '${format}' (one of ${PROTOCOL_FORMATS.join(', ')})`);
