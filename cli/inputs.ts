@@ -5,6 +5,7 @@
 import { readdir, stat } from 'node:fs/promises';
 import { DataError } from '../train/data/errors.ts';
 import { readTextSync } from '../train/data/text-file.node.ts';
+import { fsPath, hasReplacementChar, REPLACEMENT_HINT } from '../train/data/raw-path.node.ts';
 import { join, relative } from 'node:path';
 import { detectProtocolFormat, parseProtocol, PROTOCOL_FORMATS, type ProtocolFormat } from '../train/data/protocols.ts';
 import { UserError } from './errors.ts';
@@ -25,7 +26,7 @@ export interface Inputs {
 const AUDIO = /\.(wav|flac|mp3)$/i;
 
 async function walk(dir: string, out: string[]): Promise<void> {
-  const entries = await readdir(dir, { withFileTypes: true });
+  const entries = await readdir(await fsPath(dir), { withFileTypes: true });
   entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   for (const e of entries) {
     const p = join(dir, e.name);
@@ -36,14 +37,15 @@ async function walk(dir: string, out: string[]): Promise<void> {
 
 async function problemOf(path: string): Promise<string | null> {
   try {
-    const s = await stat(path);
+    const s = await stat(await fsPath(path));
     if (s.isDirectory()) return 'is a directory';
     if (!s.isFile()) return 'is not a regular file';
     if (s.size === 0) return 'is empty';
     return null;
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    return code === 'ENOENT' ? 'not found' : code === 'EACCES' ? 'permission denied' : `cannot be read (${code ?? (e as Error).message})`;
+    if (e instanceof DataError) return e.message.slice(path.length + 2);
+    return code === 'ENOENT' ? (hasReplacementChar(path) ? `not found (${REPLACEMENT_HINT})` : 'not found') : code === 'EACCES' ? 'permission denied' : `cannot be read (${code ?? (e as Error).message})`;
   }
 }
 
@@ -66,7 +68,7 @@ export async function collectInputs(o: { paths: string[]; list?: string; root?: 
   for (const p of o.paths) {
     let isDir = false;
     try {
-      isDir = (await stat(p)).isDirectory();
+      isDir = (await stat(await fsPath(p))).isDirectory();
     } catch {
       /* reported below as not found */
     }

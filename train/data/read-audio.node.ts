@@ -8,6 +8,7 @@ import { AudioError, DataError } from './errors.ts';
 import { sniffFormat } from './headers.ts';
 import { checkSamples, type AudioLimits } from './limits.ts';
 import { fsProblem, readBytes, regularFileSize } from './loader.node.ts';
+import { fsPath } from './raw-path.node.ts';
 import { decodeFlacStream, decodeMp3Stream, type DecodedAudio } from './stream-decode.ts';
 
 const PROBE_BYTES = 1 << 16;
@@ -47,7 +48,7 @@ export async function decodeAudioFile(path: string, limits: AudioLimits = {}): P
   if (size === 0) throw new AudioError('empty file (0 bytes)', path);
   let fh: FileHandle;
   try {
-    fh = await open(path, 'r');
+    fh = await open(await fsPath(path), 'r');
   } catch (e) {
     throw fsProblem(e, path);
   }
