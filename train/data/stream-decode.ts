@@ -35,9 +35,13 @@ interface Piece {
   errors: { message?: string; frameNumber?: number }[];
 }
 
-/** Decoded pieces kept per channel, with the running length checked against the budget after every piece. */
+/** Decoded pieces kept per channel, with the running length checked against the budget after every piece. With
+ *  `expect` frames known (FLAC STREAMINFO, within the budget) the channels are allocated once and filled in place;
+ *  a stream that runs past them, or has no known length, keeps its pieces and joins them at the end. */
 class Accumulator {
-  private readonly parts: Float32Array[][] = [];
+  private parts: Float32Array[][] = [];
+  private filled: Float32Array[] | null = null;
+  private width = 0;
   frames = 0;
   rate = 0;
   readonly errors: Piece['errors'] = [];
@@ -48,6 +52,7 @@ class Accumulator {
     private readonly max: number,
     private readonly file: string | undefined,
     private readonly what: string,
+    private readonly expect = 0,
   ) {}
 
   add(p: Piece): void {
@@ -55,18 +60,29 @@ class Accumulator {
     if (!p.samplesDecoded) return;
     this.rate ||= p.sampleRate;
     const k = this.keep ?? p.channelData.length;
-    this.parts.push(p.channelData.slice(0, k).map((c) => c.slice(0, p.samplesDecoded)));
-    this.frames += p.samplesDecoded;
     const per = this.countChannels ?? p.channelData.length;
-    if (this.frames * per > this.max)
+    if ((this.frames + p.samplesDecoded) * per > this.max)
       throw new AudioError(
-        `${this.what} decodes to more than ${this.max} samples (${per} channel(s) × ${this.frames} frames so far), ` +
+        `${this.what} decodes to more than ${this.max} samples (${per} channel(s) × ${this.frames + p.samplesDecoded} frames so far), ` +
           `the limit of ${Math.round((this.max * 4) / 2 ** 20)} MiB as float32; split the recording into shorter files`,
         this.file,
       );
+    const chans = p.channelData.slice(0, k);
+    this.width ||= chans.length;
+    if (chans.length !== this.width) throw new AudioError(`${this.what} changes from ${this.width} to ${chans.length} channels mid-stream`, this.file);
+    if (this.frames === 0 && this.expect > 0 && this.expect * per <= this.max) this.filled = chans.map(() => new Float32Array(this.expect));
+    if (this.filled && this.frames + p.samplesDecoded <= this.expect) {
+      this.filled.forEach((c, i) => c.set(chans[i].subarray(0, p.samplesDecoded), this.frames));
+    } else {
+      if (this.filled) this.parts.push(this.filled.map((c) => c.subarray(0, this.frames))); // ran past STREAMINFO
+      this.filled = null;
+      this.parts.push(chans.map((c) => c.slice(0, p.samplesDecoded)));
+    }
+    this.frames += p.samplesDecoded;
   }
 
   channels(): Float32Array[] {
+    if (this.filled) return this.filled.map((c) => (c.length === this.frames ? c : c.slice(0, this.frames)));
     const k = this.parts[0]?.length ?? 0;
     return Array.from({ length: k }, (_, c) => {
       const out = new Float32Array(this.frames);
@@ -142,7 +158,7 @@ export async function decodeFlacStream(prefix: Uint8Array, size: number, chunks:
   const expected = si?.totalSamples ?? 0;
   const max = limits.maxDecodedSamples ?? MAX_DECODED_SAMPLES;
   let bits = 0;
-  const acc = new Accumulator(null, null, max, file, 'FLAC stream');
+  const acc = new Accumulator(null, null, max, file, 'FLAC stream', expected);
   await serial(async () => {
     const d = await getFlac();
     await d.reset();
