@@ -1,12 +1,12 @@
 // Issue 16: hostile input through the real CLI (bin/spoofscan.mjs) ends in one line naming the file and the
-// problem, with a documented exit code (cli/errors.ts), never a stack trace, a hang or a silent success.
+// problem, with a documented exit code (common/errors.ts), never a stack trace, a hang or a silent success.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_USAGE, reportError, UsageError, UserError } from '../../cli/errors.ts';
+import { EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_USAGE, reportError, UsageError, UserError } from '../../common/errors.ts';
 import { encodeWav, parseWav } from '../../train/data/wav.ts';
 
 const repo = fileURLToPath(new URL('../..', import.meta.url));
@@ -30,7 +30,7 @@ function wavWithRate(rate: number, frames = 1600): Uint8Array {
   return b;
 }
 
-describe('one top-level error handler (cli/errors.ts)', () => {
+describe('one top-level error handler (common/errors.ts)', () => {
   it('maps errors to exit codes: usage 2, bad input 1, internal 3 (one line, hint to SPOOFSCAN_DEBUG)', () => {
     expect(reportError(new UsageError('bad flag'), 'spoofscan x')).toMatchObject({ message: 'spoofscan x: bad flag', exitCode: EXIT_USAGE });
     expect(reportError(new UserError('f.wav: empty'), 'spoofscan x')).toMatchObject({ exitCode: EXIT_BAD_INPUT });
