@@ -3,7 +3,7 @@
 // The metrics themselves live in train/metrics/ (pure TypeScript); this file only reads files and prints.
 
 import { statSync } from 'node:fs';
-import { MAX_JSON_BYTES, readLinesSync, readTextSync } from '../../train/data/text-file.node.ts';
+import { MAX_JSON_BYTES, MAX_LINE_BYTES, MAX_SCORE_LINE_BYTES, readLinesSync, readTextSync } from '../../train/data/text-file.node.ts';
 import { parseArgs } from 'node:util';
 import { getHeapStatistics } from 'node:v8';
 import { UsageError, UserError } from '../errors.ts';
@@ -112,11 +112,16 @@ function checkReadable(path: string): void {
 
 /**
  * Lines of a file, read in chunks (files larger than the longest JS string work), decoded as UTF-8, each at most
- * MAX_LINE_BYTES long (train/data/text-file.node.ts). Throws a UserError when the file cannot be opened.
+ * `maxLineBytes` long (train/data/text-file.node.ts). Throws a UserError when the file cannot be opened.
  */
-export function* fileLines(path: string): Generator<string> {
+export function* fileLines(path: string, maxLineBytes = MAX_LINE_BYTES): Generator<string> {
   checkReadable(path);
-  yield* readLinesSync(path);
+  yield* readLinesSync(path, { maxLineBytes });
+}
+
+/** Lines of a score file: as fileLines, with room for a JSON score file on one line (MAX_SCORE_LINE_BYTES). */
+export function scoreLines(path: string): Generator<string> {
+  return fileLines(path, MAX_SCORE_LINE_BYTES);
 }
 
 /** A small text file (calibration JSON), at most MAX_JSON_BYTES. */
@@ -193,7 +198,7 @@ function asUserError(e: unknown): never {
 
 function evalDetect(flags: Map<string, string | true>, scoresPath: string, protocolPath: string | undefined): number {
   warnIfLarge(scoresPath);
-  const scores = parseDetectionScores(fileLines(scoresPath), scoresPath);
+  const scores = parseDetectionScores(scoreLines(scoresPath), scoresPath);
   const protocol = protocolPath ? readProtocol(protocolPath) : null;
   const subset = flagString(flags, 'subset');
   const set = buildDetectionSet(scores, protocol, { subset });
@@ -247,7 +252,7 @@ function evalTrace(flags: Map<string, string | true>, scoresPath: string, protoc
     if (flags.has(f)) throw new UserError(`--${f} applies to --task detect only`);
   }
   warnIfLarge(scoresPath);
-  const scores = parseTracingScores(fileLines(scoresPath), scoresPath);
+  const scores = parseTracingScores(scoreLines(scoresPath), scoresPath);
   const protocol = readProtocol(protocolPath);
   const set = buildTracingSet(scores, protocol);
   const K = scores.nSeen;

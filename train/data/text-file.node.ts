@@ -9,6 +9,9 @@ import { fsProblem } from './loader.node.ts';
 
 /** Longest line accepted in a text input: 1 MiB (a protocol, list or score line is under a few hundred bytes). */
 export const MAX_LINE_BYTES = 1 << 20;
+/** Longest line of a score file: 64 MiB, for JSON score files written on one line (Python's json.dump does so;
+ *  about a million trials). Still bounded: a 1 GiB single line is refused after 64 MiB. */
+export const MAX_SCORE_LINE_BYTES = 64 << 20;
 /** Largest text file read whole (lists, protocols): 256 MiB, some 2 million ASVspoof lines; well under V8's
  *  longest string (about 512 Mi characters). Score files are streamed line by line and have no whole-file bound. */
 export const MAX_TEXT_BYTES = 256 << 20;
