@@ -10,6 +10,7 @@ import { decodeAudio } from '../../train/data/decode.ts';
 import { readBytes } from '../../train/data/loader.node.ts';
 import { decodeAudioFile } from '../../train/data/read-audio.node.ts';
 import { encodeFlacVerbatim } from '../data/helpers.ts';
+import { cli } from '../helpers/cli.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'spoofscan-compressed-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -66,6 +67,20 @@ describe('FLAC: limits from STREAMINFO and the file size, before reading', () =>
     await expect(readBytes(path)).rejects.toThrow(msg);
     await expect(decodeAudioFile(path)).rejects.toThrow(msg);
     expect(await arrayBuffersGrowth(() => decodeAudioFile(path))).toBeLessThan(32 << 20);
+  });
+
+  it('through the CLI: audio info and score end in one line naming the file and the limit, exit 1', async () => {
+    const head = setFlacTotal(encodeFlacVerbatim([tone(2000)], 48000, 16), 48000 * 7200);
+    const path = sparse('two-hours.flac', head, 800_000_000);
+    for (const args of [['audio', 'info', path], ['score', path]]) {
+      const r = await cli(...args);
+      expect(r.code).toBe(1);
+      expect(r.err).toMatch(/two-hours\.flac: too long: 345600000 frames × 1 channel\(s\) \(7200 s at 48000 Hz\) exceed the limit of 134217728 decoded samples \(512 MiB as float32\)/);
+      const errors = r.err.split('\n').filter((l) => /^spoofscan \w+: /.test(l)); // score first reports the model it loaded
+      expect(errors).toHaveLength(1);
+      expect(r.err.trim().endsWith(errors[0])).toBe(true);
+      expect(r.err).not.toMatch(/\n\s+at /);
+    }
   });
 
   it('a short STREAMINFO in a 1.9 GB file is refused from the size STREAMINFO allows, without reading it', async () => {
