@@ -2,7 +2,10 @@
 // .mp3), or a protocol list (`--list FILE --root DIR`; ids as the list names them, labels kept). Every input
 // is checked before a model is loaded, so one bad path among thousands is reported up front; with `skipBad`
 // the rest go on and the bad ones are listed.
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
+import { DataError } from '../train/data/errors.ts';
+import { readTextSync } from '../train/data/text-file.node.ts';
+import { fsPath, hasReplacementChar, REPLACEMENT_HINT } from '../train/data/raw-path.node.ts';
 import { join, relative } from 'node:path';
 import { detectProtocolFormat, parseProtocol, PROTOCOL_FORMATS, type ProtocolFormat } from '../train/data/protocols.ts';
 import { UserError } from '../common/errors.ts';
@@ -23,7 +26,7 @@ export interface Inputs {
 const AUDIO = /\.(wav|flac|mp3)$/i;
 
 async function walk(dir: string, out: string[]): Promise<void> {
-  const entries = await readdir(dir, { withFileTypes: true });
+  const entries = await readdir(await fsPath(dir), { withFileTypes: true });
   entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   for (const e of entries) {
     const p = join(dir, e.name);
@@ -34,14 +37,15 @@ async function walk(dir: string, out: string[]): Promise<void> {
 
 async function problemOf(path: string): Promise<string | null> {
   try {
-    const s = await stat(path);
+    const s = await stat(await fsPath(path));
     if (s.isDirectory()) return 'is a directory';
     if (!s.isFile()) return 'is not a regular file';
     if (s.size === 0) return 'is empty';
     return null;
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    return code === 'ENOENT' ? 'not found' : code === 'EACCES' ? 'permission denied' : `cannot be read (${code ?? (e as Error).message})`;
+    if (e instanceof DataError) return e.message.slice(path.length + 2);
+    return code === 'ENOENT' ? (hasReplacementChar(path) ? `not found (${REPLACEMENT_HINT})` : 'not found') : code === 'EACCES' ? 'permission denied' : `cannot be read (${code ?? (e as Error).message})`;
   }
 }
 
@@ -50,8 +54,9 @@ export async function collectInputs(o: { paths: string[]; list?: string; root?: 
   if (o.list) {
     let text: string;
     try {
-      text = await readFile(o.list, 'utf8');
+      text = readTextSync(o.list);
     } catch (e) {
+      if (e instanceof DataError) throw e;
       throw new UserError(`${o.list}: cannot read the list (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
     }
     const format = (o.format ?? detectProtocolFormat(text, o.list)) as ProtocolFormat | null;
@@ -63,7 +68,7 @@ export async function collectInputs(o: { paths: string[]; list?: string; root?: 
   for (const p of o.paths) {
     let isDir = false;
     try {
-      isDir = (await stat(p)).isDirectory();
+      isDir = (await stat(await fsPath(p))).isDirectory();
     } catch {
       /* reported below as not found */
     }

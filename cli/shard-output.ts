@@ -4,7 +4,9 @@
 //   - on a re-run with the same OUT, complete rows of ids in this run's list found in OUT or OUT.partial are
 //     kept as written and only the rest are computed. A file written with other settings (model, crop,
 //     threshold, classes: its `#` lines) or for another shard is refused rather than mixed in.
-import { readFile, unlink } from 'node:fs/promises';
+import { stat, unlink } from 'node:fs/promises';
+import { DataError } from '../train/data/errors.ts';
+import { readTextSync } from '../train/data/text-file.node.ts';
 import { writeFileAtomic } from '../models/io/atomic-write.node.ts';
 import { formatScoreTable, parseScoreTable, type ScoreTable, type TableRow } from '../inference/score-table.ts';
 import type { ScoreFormat } from '../inference/score-writer.ts';
@@ -19,9 +21,11 @@ export function partialPath(out: string): string {
 
 async function readIfExists(path: string): Promise<string | null> {
   try {
-    return await readFile(path, 'utf8');
+    await stat(path);
+    return readTextSync(path); // bounded lines and size (train/data/text-file.node.ts)
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    if (e instanceof DataError) throw e;
     throw new UserError(`${path}: cannot read it to resume (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }
 }

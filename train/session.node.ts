@@ -1,7 +1,8 @@
 // A training run in Node: reads and checks the lists (every problem before training starts, naming the file and
 // line), builds or restores the model, optimizer and loop position, and runs the Trainer against a RunDir.
 // The CLI (`spoofscan train`) and the demo are thin wrappers over this.
-import { readFile } from 'node:fs/promises';
+import { DataError } from './data/errors.ts';
+import { readTextSync } from './data/text-file.node.ts';
 import { fileSource } from '../models/io/file-source.node.ts';
 import type { SpoofModel } from '../models/spoof-model.ts';
 import { buildModel } from './build-model.ts';
@@ -22,8 +23,9 @@ export class DataSetupError extends Error {
 export async function readList(file: string, c: TrainConfig): Promise<TrialRecord[]> {
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    text = readTextSync(file);
   } catch (e) {
+    if (e instanceof DataError) throw e;
     throw new DataSetupError(`${file}: cannot read the list (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }
   const format = (c.data.format ?? detectProtocolFormat(text, file)) as ProtocolFormat | null;

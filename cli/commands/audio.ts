@@ -1,16 +1,15 @@
 // spoofscan audio info FILE…        format, rate, channels, duration (and what the model will see)
 // spoofscan audio convert IN OUT.wav  what the model sees: 16 kHz mono float32 WAV
 // spoofscan audio list LIST           parse a protocol/list file, count its trials, check its files exist
-import { readFile } from 'node:fs/promises';
+import { readTextSync } from '../../train/data/text-file.node.ts';
 import { writeFileAtomic } from '../../models/io/atomic-write.node.ts';
 import { parseArgs } from 'node:util';
 import { UsageError, UserError } from '../../common/errors.ts';
 import { checkTargetRate } from '../../train/data/limits.ts';
-import { decodeAudio, loadAudio, MIN_SAMPLES, mixToMono } from '../../train/data/decode.ts';
-import { checkFilesExist, fsProblem, readBytes, regularFileSize } from '../../train/data/loader.node.ts';
+import { MIN_SAMPLES, mixToMono } from '../../train/data/decode.ts';
+import { decodeAudioFile, loadAudioFile } from '../../train/data/read-audio.node.ts';
+import { checkFilesExist } from '../../train/data/loader.node.ts';
 
-/** Largest protocol list read whole (about 10 million trials). */
-const MAX_LIST_BYTES = 1 << 30;
 import { countLabels, detectProtocolFormat, parseProtocol, PROTOCOL_FORMATS, type ProtocolFormat, type TrialRecord } from '../../train/data/protocols.ts';
 import { resample, resamplerName, TARGET_RATE, type ResampleWindow } from '../../train/data/resample.ts';
 import { encodeWav } from '../../train/data/wav.ts';
@@ -44,7 +43,7 @@ async function info(argv: string[]): Promise<number> {
   if (!files.length) throw new UsageError(`audio info: no file given\n${USAGE}`);
   const rows = [];
   for (const file of files) {
-    const loaded = await loadAudio(await readBytes(file), file, { minSamples: 0 });
+    const loaded = await loadAudioFile(file, { minSamples: 0 });
     const src = loaded.source;
     rows.push({
       file,
@@ -109,7 +108,7 @@ async function convert(argv: string[]): Promise<number> {
   if (values.window !== undefined && values.window !== 'hann' && values.window !== 'kaiser')
     throw new UsageError(`audio convert: --window must be hann or kaiser, got ${values.window}`);
   const opts = { window: (values.window ?? 'hann') as ResampleWindow };
-  const src = await decodeAudio(await readBytes(input), input);
+  const src = await decodeAudioFile(input);
   const mono = mixToMono(src.channelData);
   const y = src.sampleRate === rate ? mono : resample(mono, src.sampleRate, rate, opts);
   await writeFileAtomic(output, encodeWav(y, rate, values.pcm16 ? 'pcm16' : 'float32'));
@@ -148,13 +147,7 @@ async function list(argv: string[]): Promise<number> {
   });
   if (positionals.length !== 1) throw new UsageError(`audio list: need exactly one LIST file\n${USAGE}`);
   const [file] = positionals;
-  await regularFileSize(file, MAX_LIST_BYTES);
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (e) {
-    throw fsProblem(e, file);
-  }
+  const text = readTextSync(file);
   let format = values.format as ProtocolFormat | undefined;
   if (format !== undefined && !PROTOCOL_FORMATS.includes(format))
     throw new UserError(`audio list: unknown --format '${format}' (one of ${PROTOCOL_FORMATS.join(', ')})`);

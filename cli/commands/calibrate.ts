@@ -16,7 +16,7 @@ import {
   sortedScores,
   type DetectionScoreFile,
 } from '../../train/metrics/index.ts';
-import { fileLines, flagString, parseFlags, readCalibration, readProtocol, warnIfLarge } from './eval.ts';
+import { flagString, scoreLines, parseFlags, readCalibration, readProtocol, warnIfLarge } from './eval.ts';
 
 export const summary = 'fit a logistic-regression score calibration on dev scores; write it and/or calibrated scores';
 
@@ -102,7 +102,7 @@ function calibrate(flags: Map<string, string | true>): number {
     if (flags.has('apply') && !writePath) throw new UserError('--apply needs --write-scores FILE');
     const pri = parsePrior(flagString(flags, 'prior') ?? '0.5');
     warnIfLarge(scoresPath);
-    const scores = parseDetectionScores(fileLines(scoresPath), scoresPath);
+    const scores = parseDetectionScores(scoreLines(scoresPath), scoresPath);
     const protocol = protocolPath ? readProtocol(protocolPath) : null;
     const set = buildDetectionSet(scores, protocol, { subset: flagString(flags, 'subset') });
     let cal;
@@ -146,7 +146,7 @@ function calibrate(flags: Map<string, string | true>): number {
   }
 
   if (writePath) {
-    const file = parseDetectionScores(fileLines(applyPath!), applyPath!, { keepRest: true });
+    const file = parseDetectionScores(scoreLines(applyPath!), applyPath!, { keepRest: true });
     writeFileAtomicSync(writePath, calibratedLines(file, a, c, prior));
     report.applied_to = applyPath;
     report.written = writePath;

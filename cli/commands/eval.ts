@@ -2,7 +2,8 @@
 // conventions, Cllr, per-attack breakdown) or tracing metrics from a score file and a protocol.
 // The metrics themselves live in train/metrics/ (pure TypeScript); this file only reads files and prints.
 
-import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
+import { MAX_JSON_BYTES, MAX_LINE_BYTES, MAX_SCORE_LINE_BYTES, readLinesSync, readTextSync } from '../../train/data/text-file.node.ts';
 import { parseArgs } from 'node:util';
 import { getHeapStatistics } from 'node:v8';
 import { UsageError, UserError } from '../../common/errors.ts';
@@ -25,7 +26,6 @@ import {
   parseTracingScores,
   quoteFirst,
   softmaxRows,
-  splitLines,
   tracingJson,
   tracingMetrics,
   tracingReport,
@@ -102,47 +102,32 @@ export function flagString(flags: Map<string, string | true>, name: string): str
   return typeof v === 'string' ? v : undefined;
 }
 
-/**
- * Lines of a file, read in chunks (files larger than the longest JS string work), decoded as UTF-8.
- * Throws a UserError when the file cannot be opened.
- */
-export function* fileLines(path: string): Generator<string> {
-  let fd: number;
+function checkReadable(path: string): void {
   try {
-    fd = openSync(path, 'r');
+    statSync(path);
   } catch (e) {
     throw new UserError(`cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
-  try {
-    const buf = Buffer.allocUnsafe(1 << 24);
-    const dec = new TextDecoder('utf-8');
-    let carry = '';
-    for (;;) {
-      const n = readSync(fd, buf, 0, buf.length, null);
-      const text = carry + (n > 0 ? dec.decode(buf.subarray(0, n), { stream: true }) : dec.decode());
-      if (n === 0) {
-        if (text.length > 0) yield* splitLines(text);
-        return;
-      }
-      const last = text.lastIndexOf('\n');
-      if (last < 0) {
-        carry = text;
-        continue;
-      }
-      yield* splitLines(text.slice(0, last + 1));
-      carry = text.slice(last + 1);
-    }
-  } finally {
-    closeSync(fd);
   }
 }
 
+/**
+ * Lines of a file, read in chunks (files larger than the longest JS string work), decoded as UTF-8, each at most
+ * `maxLineBytes` long (train/data/text-file.node.ts). Throws a UserError when the file cannot be opened.
+ */
+export function* fileLines(path: string, maxLineBytes = MAX_LINE_BYTES): Generator<string> {
+  checkReadable(path);
+  yield* readLinesSync(path, { maxLineBytes });
+}
+
+/** Lines of a score file: as fileLines, with room for a JSON score file on one line (MAX_SCORE_LINE_BYTES). */
+export function scoreLines(path: string): Generator<string> {
+  return fileLines(path, MAX_SCORE_LINE_BYTES);
+}
+
+/** A small text file (calibration JSON), at most MAX_JSON_BYTES. */
 export function readText(path: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new UserError(`cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
+  checkReadable(path);
+  return readTextSync(path, { maxBytes: MAX_JSON_BYTES, maxLineBytes: MAX_JSON_BYTES });
 }
 
 export function readProtocol(path: string): Protocol {
@@ -213,7 +198,7 @@ function asUserError(e: unknown): never {
 
 function evalDetect(flags: Map<string, string | true>, scoresPath: string, protocolPath: string | undefined): number {
   warnIfLarge(scoresPath);
-  const scores = parseDetectionScores(fileLines(scoresPath), scoresPath);
+  const scores = parseDetectionScores(scoreLines(scoresPath), scoresPath);
   const protocol = protocolPath ? readProtocol(protocolPath) : null;
   const subset = flagString(flags, 'subset');
   const set = buildDetectionSet(scores, protocol, { subset });
@@ -267,7 +252,7 @@ function evalTrace(flags: Map<string, string | true>, scoresPath: string, protoc
     if (flags.has(f)) throw new UserError(`--${f} applies to --task detect only`);
   }
   warnIfLarge(scoresPath);
-  const scores = parseTracingScores(fileLines(scoresPath), scoresPath);
+  const scores = parseTracingScores(scoreLines(scoresPath), scoresPath);
   const protocol = readProtocol(protocolPath);
   const set = buildTracingSet(scores, protocol);
   const K = scores.nSeen;

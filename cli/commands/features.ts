@@ -10,9 +10,8 @@ import { formatLoadReport, LoadError } from '../../models/io/index.ts';
 import { fileSource } from '../../models/io/file-source.node.ts';
 import { writeSafetensorsFile, type WritableTensor } from '../../models/io/safetensors-write.node.ts';
 import { loadXlsr, receptiveField, type XlsrModel } from '../../models/xlsr/index.ts';
-import { loadAudio } from '../../train/data/decode.ts';
 import { TARGET_RATE } from '../../train/data/resample.ts';
-import { readBytes } from '../../train/data/loader.node.ts';
+import { loadAudioFile } from '../../train/data/read-audio.node.ts';
 import { UserError } from '../../common/errors.ts';
 import { formatShardTag } from '../../inference/shard.ts';
 import { FEATURES_FORMAT, openFeatures, settingsOf, SHARD_KEY, writeMergedFeatures, type OpenFeatures } from '../features-merge.ts';
@@ -110,15 +109,13 @@ const SIZE_LIMIT = /maxBufferSize|maxStorageBufferBindingSize|maxComputeWorkgrou
 const FS_ERRORS = new Set(['ENOENT', 'EACCES', 'EPERM', 'EROFS', 'ENOSPC', 'EISDIR', 'ENOTDIR', 'EDQUOT']);
 
 async function decode(file: string, minSamples: number): Promise<Float32Array> {
-  let bytes: Uint8Array;
   try {
-    bytes = await readBytes(file);
+    return (await loadAudioFile(file, { minSamples })).samples;
   } catch (e) {
     const code = (e as { code?: string }).code;
     if (code && FS_ERRORS.has(code)) throw new UserError(`${file}: cannot read (${code})`);
     throw e;
   }
-  return (await loadAudio(bytes, file, { minSamples })).samples;
 }
 
 export async function run(argv: string[]): Promise<number> {

@@ -1,7 +1,8 @@
 // spoofscan merge OUT SHARD_FILES... [--list FILE]
 // Joins the per-shard outputs of a job array (score, trace or features --shard) into one file in the same layout,
 // after checking that every id is there exactly once. See docs/scale.md.
-import { readFile } from 'node:fs/promises';
+import { DataError } from '../../train/data/errors.ts';
+import { readTextSync } from '../../train/data/text-file.node.ts';
 import { parseArgs } from 'node:util';
 import { writeFileAtomic } from '../../models/io/atomic-write.node.ts';
 import { mergeScoreTables } from '../../inference/merge.ts';
@@ -34,8 +35,9 @@ options:
 async function listIds(path: string, format?: string): Promise<string[]> {
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    text = readTextSync(path);
   } catch (e) {
+    if (e instanceof DataError) throw e;
     throw new UserError(`${path}: cannot read the list (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }
   const f = (format ?? detectProtocolFormat(text, path)) as ProtocolFormat | null;
@@ -73,8 +75,9 @@ export async function run(argv: string[]): Promise<number> {
   for (const source of shards) {
     let text: string;
     try {
-      text = await readFile(source, 'utf8');
+      text = readTextSync(source);
     } catch (e) {
+      if (e instanceof DataError) throw e;
       throw new UserError(`${source}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
     }
     files.push({ source, table: parseScoreTable(text, source) });

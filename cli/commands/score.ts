@@ -8,8 +8,7 @@ import { formatDetectionScores, type DetectionRow } from '../../inference/score-
 import { Detector } from '../../models/detector.ts';
 import { receptiveField } from '../../models/xlsr/config.ts';
 import { CROP_LENGTH } from '../../train/data/crop.ts';
-import { loadAudio } from '../../train/data/decode.ts';
-import { readBytes } from '../../train/data/loader.node.ts';
+import { loadAudioFile } from '../../train/data/read-audio.node.ts';
 import { UserError } from '../../common/errors.ts';
 import { CLIP_COMMAND_OPTIONS, clipCommandSetup, forEachInput, openCheckpointModel, reportSkipped, writeScoreFile } from '../clip-command.ts';
 import { Progress } from '../../common/progress.ts';
@@ -119,7 +118,7 @@ export async function run(argv: string[]): Promise<number> {
   saved?.setLayout(formatDetectionScores([], format, comments));
   try {
     await forEachInput(todo, values['skip-bad'], skipped, async (it) => {
-      const { samples } = await loadAudio(await readBytes(it.path), it.path, { minSamples });
+      const { samples } = await loadAudioFile(it.path, { minSamples });
       const r = await scoreClip(detector, samples, clip, it.path);
       rows.push({
         id: it.id,

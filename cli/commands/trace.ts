@@ -6,8 +6,7 @@ import { formatTracingScores, type TracingRow } from '../../inference/score-writ
 import { traceClip, UNSEEN } from '../../inference/trace.ts';
 import { DEFAULT_OPEN_SET_THRESHOLD } from '../../models/tracer/open-set.ts';
 import { TracingModel } from '../../models/tracer/tracing-model.ts';
-import { loadAudio } from '../../train/data/decode.ts';
-import { readBytes } from '../../train/data/loader.node.ts';
+import { loadAudioFile } from '../../train/data/read-audio.node.ts';
 import { UserError } from '../../common/errors.ts';
 import { CLIP_COMMAND_OPTIONS, clipCommandSetup, forEachInput, openCheckpointModel, reportSkipped, writeScoreFile } from '../clip-command.ts';
 import { Progress } from '../../common/progress.ts';
@@ -75,7 +74,7 @@ export async function run(argv: string[]): Promise<number> {
   saved?.setLayout(formatTracingScores([], classNames, threshold, format));
   try {
     await forEachInput(todo, values['skip-bad'], skipped, async (it) => {
-      const { samples } = await loadAudio(await readBytes(it.path), it.path);
+      const { samples } = await loadAudioFile(it.path);
       const r = await traceClip(model, samples, { ...clip, threshold, names, top }, it.path);
       rows.push({ id: it.id, predicted: r.prediction.predicted, label: r.label, probs: r.prediction.probs, top: r.ranked.map(({ name, prob }) => ({ name, prob })) });
       if (saved) await saved.add(it.id, formatTracingScores(rows.slice(-1), classNames, threshold, format));

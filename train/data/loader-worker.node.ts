@@ -1,15 +1,14 @@
-// Body of one data-loader worker thread: reads files, runs the item pipeline, posts the samples back
+// Body of one data-loader worker thread: reads and decodes files (FLAC/MP3 streamed, read-audio.node.ts), runs the item pipeline, posts the samples back
 // (transferred, not copied).
 import { parentPort, workerData } from 'node:worker_threads';
-import { readBytes } from './loader.node.ts';
-import { prepareItem, type ItemJob, type PipelineOptions } from './pipeline.ts';
+import { prepareLoaded, type ItemJob, type PipelineOptions } from './pipeline.ts';
+import { loadAudioFile } from './read-audio.node.ts';
 
 const opts = workerData as PipelineOptions;
 
 parentPort!.on('message', async (msg: { id: number; job: ItemJob }) => {
   try {
-    const bytes = await readBytes(msg.job.path);
-    const r = await prepareItem(bytes, msg.job, opts);
+    const r = prepareLoaded(await loadAudioFile(msg.job.path, opts.load), msg.job, opts);
     const data = r.data.byteOffset === 0 && r.data.byteLength === r.data.buffer.byteLength ? r.data : r.data.slice();
     parentPort!.postMessage({ id: msg.id, result: { ...r, data } }, [data.buffer as ArrayBuffer]);
   } catch (e) {

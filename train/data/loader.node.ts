@@ -8,6 +8,7 @@ import { Worker } from 'node:worker_threads';
 import { probeAudio } from './decode.ts';
 import { AudioError, DataError } from './errors.ts';
 import { MAX_AUDIO_FILE_BYTES, type AudioLimits } from './limits.ts';
+import { fsPath, hasReplacementChar, REPLACEMENT_HINT } from './raw-path.node.ts';
 import { DataLoader, InlineSource, type ItemSource, type LoaderOptions } from './loader.ts';
 import type { ItemJob, ItemResult, PipelineOptions } from './pipeline.ts';
 import type { TrialRecord } from './protocols.ts';
@@ -30,7 +31,8 @@ const STAT_PROBLEMS: Record<string, string> = {
 export function fsProblem(e: unknown, path: string): DataError {
   const code = (e as { code?: unknown })?.code;
   if (typeof code === 'string' && !code.startsWith('ERR_')) {
-    return new DataError(`${STAT_PROBLEMS[code] ?? (e as Error).message.replace(/^\w+: /, '')} (${code})`, path);
+    const hint = code === 'ENOENT' && hasReplacementChar(path) ? `; ${REPLACEMENT_HINT}` : '';
+    return new DataError(`${STAT_PROBLEMS[code] ?? (e as Error).message.replace(/^\w+: /, '')} (${code})${hint}`, path);
   }
   throw e;
 }
@@ -49,8 +51,9 @@ function kindOf(st: import('node:fs').Stats): string {
 export async function regularFileSize(path: string, maxBytes = MAX_AUDIO_FILE_BYTES): Promise<number> {
   let st;
   try {
-    st = await stat(path);
+    st = await stat(await fsPath(path));
   } catch (e) {
+    if (e instanceof DataError) throw e;
     throw fsProblem(e, path);
   }
   if (!st.isFile()) throw new DataError(`${kindOf(st)}, not a regular file`, path);
@@ -68,7 +71,7 @@ export async function readBytes(path: string, limits: AudioLimits = {}): Promise
   if (size === 0) throw new AudioError('empty file (0 bytes)', path);
   let fh;
   try {
-    fh = await open(path, 'r');
+    fh = await open(await fsPath(path), 'r');
   } catch (e) {
     throw fsProblem(e, path);
   }
@@ -111,7 +114,7 @@ export async function checkFilesExist(records: TrialRecord[], show = 20, concurr
     while (i < records.length) {
       const k = i++;
       try {
-        if (!(await stat(records[k].path)).isFile()) absent[k] = 1;
+        if (!(await stat(await fsPath(records[k].path))).isFile()) absent[k] = 1;
       } catch {
         absent[k] = 1;
       }

@@ -1,7 +1,7 @@
 // One item of the data pipeline, shared by the in-process loader and the Node worker threads:
 // bytes → decode → mono → 16 kHz → RawBoost (training only) → crop/pad or windows.
 
-import { loadAudio, type LoadOptions } from './decode.ts';
+import { loadAudio, type LoadedAudio, type LoadOptions } from './decode.ts';
 import { CROP_LENGTH, cropPad, windows, type CropPolicy } from './crop.ts';
 import { Rng } from './prng.ts';
 import { rawboost, type RawBoostParams } from './rawboost.ts';
@@ -45,8 +45,12 @@ const STREAM_RAWBOOST = 1;
 const STREAM_CROP = 2;
 
 export async function prepareItem(bytes: Uint8Array, job: ItemJob, opts: PipelineOptions): Promise<ItemResult> {
+  return prepareLoaded(await loadAudio(bytes, job.path, opts.load), job, opts);
+}
+
+/** prepareItem on audio already decoded (e.g. streamed from its file by loadAudioFile). */
+export function prepareLoaded(audio: LoadedAudio, job: ItemJob, opts: PipelineOptions): ItemResult {
   const L = opts.length ?? CROP_LENGTH;
-  const audio = await loadAudio(bytes, job.path, opts.load);
   let x = audio.samples;
   const seconds = x.length / audio.sampleRate;
   if (opts.rawboost) x = rawboost(x, opts.rawboost, Rng.derive(opts.seed, job.epoch, job.position, STREAM_RAWBOOST), opts.rawboostParams, audio.sampleRate);
