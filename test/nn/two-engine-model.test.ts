@@ -3,7 +3,7 @@
 // tensor stays on its model's engine, the current engine does no work, and an input of the other engine fails
 // naming the op and both engines.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { backward, engineOf, getEngine, openEngine, tensor, tidy, zeros, type Engine, type Tensor } from '../../engine/node.ts';
+import { backward, engineOf, getEngine, openEngine, selfCheck, tensor, tidy, zeros, type Engine, type Tensor } from '../../engine/node.ts';
 import { findSwiftShaderIcd } from '../../engine/device.node.ts';
 import { crossEntropy } from '../../kernels/index.ts';
 import { Detector } from '../../models/detector.ts';
@@ -96,6 +96,14 @@ describe.skipIf(!hasSwiftShader)('a whole model on a chosen engine', () => {
     expect(ma.engine).toBe(a);
     expect(onEngine(ma.namedTensors().values(), a)).toBe(true);
     expect(onEngine(mb.namedTensors().values(), b)).toBe(true);
+  });
+
+  it('self-checks an engine that is not the current one', async () => {
+    const current = getEngine();
+    const before = current.stats.dispatches;
+    const r = await selfCheck(b);
+    expect(r.ok).toBe(true);
+    expect(current.stats.dispatches).toBe(before);
   });
 
   it('runs eval and a training step side by side with bit-identical results, leaving the current engine idle', async () => {
