@@ -2,6 +2,7 @@
 // which the kernels provide it. The check itself runs kernels (kernels/selfcheck.ts), so the engine cannot
 // import it: kernels/selfcheck.ts registers it here when it loads (kernels/index.ts imports it), and
 // initEngine (engine/node.ts) runs whatever is registered.
+import type { Engine } from './runtime.ts';
 
 export interface SelfCheckItem {
   name: string;
@@ -16,7 +17,8 @@ export interface SelfCheckResult {
   ms: number;
 }
 
-export type SelfCheck = () => Promise<SelfCheckResult>;
+/** Runs on `engine`, default the current one. */
+export type SelfCheck = (engine?: Engine) => Promise<SelfCheckResult>;
 
 let registered: SelfCheck | null = null;
 
@@ -35,9 +37,9 @@ export function registeredSelfCheck(): SelfCheck {
   return registered;
 }
 
-/** Runs the registered self-check on the current engine (see registeredSelfCheck). */
-export function selfCheck(): Promise<SelfCheckResult> {
-  return registeredSelfCheck()();
+/** Runs the registered self-check on `engine` (default: the current one; see registeredSelfCheck). */
+export function selfCheck(engine?: Engine): Promise<SelfCheckResult> {
+  return registeredSelfCheck()(engine);
 }
 
 export function describeSelfCheck(r: SelfCheckResult): string {

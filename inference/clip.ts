@@ -3,14 +3,18 @@
 // reference evaluation), `full` runs the whole utterance in one pass, `windows` covers it with half-overlapping
 // fixed windows scored a batch at a time and averages their logits, so a long file never goes through the model
 // whole. Per-window logits come back too (the page plots score over time).
-import { tensor, type Tensor } from '../engine/index.ts';
+import { tensor, type Engine, type Tensor } from '../engine/index.ts';
 import { checkFullLength, checkWindowPlan, cropPad, CROP_LENGTH, MAX_WINDOW_SAMPLES, MIN_WINDOW_SAMPLES, windows } from '../train/data/crop.ts';
 
 export type ClipCrop = 'first' | 'full' | 'windows';
 export const CLIP_CROPS: readonly ClipCrop[] = ['first', 'full', 'windows'];
 
-/** Eval-mode logits [B, C] for a batch of equal-length waveforms [B, L], as host rows. */
-export type LogitsFn = (wav: Tensor) => Promise<number[][]>;
+/** Eval-mode logits [B, C] for a batch of equal-length waveforms [B, L], as host rows; `engine` is the model's,
+ *  where batches are uploaded (default: the current engine). */
+export interface LogitsFn {
+  (wav: Tensor): Promise<number[][]>;
+  engine?: Engine;
+}
 
 export interface ClipOptions {
   crop?: ClipCrop;
@@ -35,7 +39,7 @@ export async function logitsOfBatch(fn: LogitsFn, inputs: readonly Float32Array[
   const L = inputs[0].length;
   const flat = new Float32Array(inputs.length * L);
   inputs.forEach((x, i) => flat.set(x, i * L));
-  const wav = tensor(flat, [inputs.length, L]);
+  const wav = tensor(flat, [inputs.length, L], 'f32', fn.engine);
   try {
     return await fn(wav);
   } finally {

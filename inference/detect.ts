@@ -1,4 +1,5 @@
 // Detection on whole clips: bona fide score = logit of class 1 (higher = more bona fide), per clip and per window.
+import type { Tensor } from '../engine/index.ts';
 import type { Detector } from '../models/detector.ts';
 import { clipLogits, type ClipLogits, type ClipOptions, type LogitsFn } from './clip.ts';
 
@@ -9,7 +10,7 @@ export interface ClipScore extends ClipLogits {
 }
 
 export function detectorLogits(detector: Detector): LogitsFn {
-  return async (wav) => (await detector.score(wav)).logits;
+  return Object.assign(async (wav: Tensor) => (await detector.score(wav)).logits, { engine: detector.engine });
 }
 
 /** Scores one 16 kHz clip. The clip score is the mean over windows of the bona fide logit. */

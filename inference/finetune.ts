@@ -66,7 +66,7 @@ export class HeadFineTuner {
     const parts: Tensor[] = [];
     try {
       for (const [i, c] of clips.entries()) {
-        const wav = tensor(cropPad(c.samples, 'repeat-first', o.cropLength), [1, o.cropLength]);
+        const wav = tensor(cropPad(c.samples, 'repeat-first', o.cropLength), [1, o.cropLength], 'f32', detector.engine);
         try {
           parts.push(keep(noGrad(() => detector.xlsr.forward(wav).x)));
           await parts[parts.length - 1].data(); // one clip at a time on the GPU

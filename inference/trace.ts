@@ -3,7 +3,7 @@
 import type { TracingModel } from '../models/tracer/tracing-model.ts';
 import { openSetDecisions, type TracePrediction } from '../models/tracer/open-set.ts';
 import { clipLogits, type ClipLogits, type ClipOptions, type LogitsFn } from './clip.ts';
-import { noGrad } from '../engine/index.ts';
+import { noGrad, type Tensor } from '../engine/index.ts';
 
 export interface ClipTrace extends ClipLogits {
   prediction: TracePrediction;
@@ -14,7 +14,7 @@ export interface ClipTrace extends ClipLogits {
 }
 
 export function tracerLogits(model: TracingModel): LogitsFn {
-  return async (wav) => {
+  const fn = async (wav: Tensor): Promise<number[][]> => {
     const logits = noGrad(() => model.forward(wav));
     try {
       const data = await logits.data();
@@ -26,6 +26,7 @@ export function tracerLogits(model: TracingModel): LogitsFn {
       logits.dispose();
     }
   };
+  return Object.assign(fn, { engine: model.engine });
 }
 
 export const UNSEEN = 'unseen';

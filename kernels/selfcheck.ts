@@ -1,10 +1,11 @@
-// A start-up self-check of the current engine: a few kernels against host references, chosen to
+// A start-up self-check of an engine (default: the current one): a few kernels against host references, chosen to
 // catch an adapter that compiles our WGSL but computes it wrongly (llvmpipe's reordered workgroup
 // loads made layerNorm 2–4 % wrong while everything else passed). Runs in ~0.1–0.5 s, compile included.
 // Loading this module registers the check with the engine (engine/self-check.ts), which initEngine runs.
 import { tidy } from '../engine/scope.ts';
 import { registerSelfCheck, type SelfCheckItem, type SelfCheckResult } from '../engine/self-check.ts';
-import { isTensor, tensor } from '../engine/tensor.ts';
+import { getEngine, type Engine } from '../engine/runtime.ts';
+import { isTensor, tensor as upload, type DType, type Tensor } from '../engine/tensor.ts';
 import { matmul } from './matmul.ts';
 import { sum } from './reduce.ts';
 import { layerNorm } from './norm.ts';
@@ -37,8 +38,9 @@ export function layerNormHost(x: Float32Array, w: Float32Array, b: Float32Array,
   return y;
 }
 
-/** Runs the checks on the current engine; never throws for a wrong result (GPU errors do throw). */
-export async function selfCheck(): Promise<SelfCheckResult> {
+/** Runs the checks on `engine` (default: the current one); never throws for a wrong result (GPU errors do throw). */
+export async function selfCheck(engine: Engine = getEngine()): Promise<SelfCheckResult> {
+  const tensor = (v: ArrayLike<number>, shape: readonly number[], dtype?: DType): Tensor => upload(v, shape, dtype, engine);
   const t0 = performance.now();
   const items: SelfCheckItem[] = [];
 

@@ -7,6 +7,7 @@ import { encodeModel } from './export.ts';
 import { NES2NET_TINY_A } from './nes2net/config.ts';
 import { XLSR_TINY } from './xlsr/config.ts';
 import type { ModelInfo } from './model-info.ts';
+import type { BuildOptions } from './model-init.ts';
 import { nes2netTracerConfig } from './tracer/nes2net-tracer.ts';
 import { TracingModel } from './tracer/tracing-model.ts';
 
@@ -15,12 +16,12 @@ export const MINI_SEEN_APIS = ['espeak-ng', 'espeak-ng-klatt', 'flite-kal', 'fli
 
 const NOTE = 'stand-in: seeded random weights (models/demo.ts), not trained';
 
-export function standinDetector(seed = 1): Detector {
-  return Detector.fromConfig({ arch: 'xlsr-nes2net', xlsr: XLSR_TINY, nes2net: NES2NET_TINY_A }, seed);
+export function standinDetector(seed = 1, opts: BuildOptions = {}): Detector {
+  return Detector.fromConfig({ arch: 'xlsr-nes2net', xlsr: XLSR_TINY, nes2net: NES2NET_TINY_A }, seed, opts);
 }
 
-export function standinTracer(seed = 3): TracingModel {
-  return TracingModel.fromConfig({ arch: 'xlsr-nes2net', xlsr: XLSR_TINY, nes2net: nes2netTracerConfig(MINI_SEEN_APIS.length, XLSR_TINY.dModel) }, seed);
+export function standinTracer(seed = 3, opts: BuildOptions = {}): TracingModel {
+  return TracingModel.fromConfig({ arch: 'xlsr-nes2net', xlsr: XLSR_TINY, nes2net: nes2netTracerConfig(MINI_SEEN_APIS.length, XLSR_TINY.dModel) }, seed, opts);
 }
 
 export const STANDIN_DETECTOR_INFO: ModelInfo = {

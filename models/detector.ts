@@ -11,7 +11,7 @@ import { Nes2Net, scoresFromLogits, type Nes2NetStages } from './nes2net/nes2net
 import { XlsrModel } from './xlsr/model.ts';
 import { withXlsrFrontEnd } from './xlsr/load.ts';
 import type { ModelConfig } from './config.ts';
-import type { ModelInit } from './model-init.ts';
+import type { BuildOptions, ModelInit } from './model-init.ts';
 
 export interface DetectorForwardOptions {
   /** Train mode for both parts (XLS-R dropouts/layerdrop, back-end BatchNorm batch statistics and dropout). */
@@ -44,28 +44,30 @@ export class Detector extends Module {
     this.backend = this.register('nes2net', backend);
   }
 
-  /** A detector of `config` (arch 'xlsr-nes2net'), random from seeds or from values under canonical names. */
-  static fromConfig(config: ModelConfig, init: ModelInit = 0): Detector {
+  /** A detector of `config` (arch 'xlsr-nes2net'), random from seeds or from values under canonical names, on
+   *  `opts.engine` (default: the current engine). */
+  static fromConfig(config: ModelConfig, init: ModelInit = 0, opts: BuildOptions = {}): Detector {
     if (!config.nes2net) throw new Error(`Detector: configuration ${config.arch} has no Nes2Net back-end`);
-    const xlsr = XlsrModel.fromConfig(config.xlsr, init);
+    const xlsr = XlsrModel.fromConfig(config.xlsr, init, opts);
     try {
-      return new Detector(xlsr, Nes2Net.fromConfig(config.nes2net, typeof init === 'number' ? init + 1 : init));
+      return new Detector(xlsr, Nes2Net.fromConfig(config.nes2net, typeof init === 'number' ? init + 1 : init, opts));
     } catch (e) {
       xlsr.dispose();
       throw e;
     }
   }
 
-  /** From loaded weights holding both parts (arch 'xlsr-nes2net'). */
-  static async load(weights: LoadedWeights): Promise<Detector> {
+  /** From loaded weights holding both parts (arch 'xlsr-nes2net'), on `opts.engine`. */
+  static async load(weights: LoadedWeights, opts: BuildOptions = {}): Promise<Detector> {
     if (!weights.config.nes2net) throw new Error(`${weights.file}: holds no Nes2Net back-end (arch ${weights.config.arch}); a detector needs XLS-R + Nes2Net weights`);
-    return withXlsrFrontEnd(weights, await Nes2Net.load(weights), (xlsr, backend) => new Detector(xlsr, backend));
+    return withXlsrFrontEnd(weights, await Nes2Net.load(weights, opts), (xlsr, backend) => new Detector(xlsr, backend), opts);
   }
 
-  /** Opens any checkpoint models/io reads and builds the detector; the load report is in `weights.report`. */
-  static async open(source: ByteSource, opts: LoadOptions = {}): Promise<{ detector: Detector; weights: LoadedWeights }> {
+  /** Opens any checkpoint models/io reads and builds the detector (on `opts.engine`); the load report is in
+   *  `weights.report`. */
+  static async open(source: ByteSource, opts: LoadOptions & BuildOptions = {}): Promise<{ detector: Detector; weights: LoadedWeights }> {
     const weights = await loadWeights(source, opts);
-    return { detector: await Detector.load(weights), weights };
+    return { detector: await Detector.load(weights, opts), weights };
   }
 
   /** Waveforms [B, L] (raw samples in [−1, 1], no normalisation) → features and logits. */

@@ -1,7 +1,7 @@
 // Where a model's tensors come from when it is built (nn/builder.ts): a seed, values by canonical name, or
 // tensors uploaded from loaded weights one at a time (host memory holds one tensor, not the model; floats
-// converted to f32, counters as numbers).
-import { keep, tensor, type Tensor } from '../engine/index.ts';
+// converted to f32, counters as numbers). Every tensor goes to one engine, `engine` of the build options.
+import { getEngine, keep, tensor, type Engine, type Tensor } from '../engine/index.ts';
 import { hostSource, type ParamSource, type SourceValue } from '../nn/index.ts';
 import type { LoadedWeights } from './io/load.ts';
 import { toFloat32 } from './io/dtypes.ts';
@@ -10,6 +10,17 @@ import type { ParamSpec } from './param-spec.ts';
 /** How a model is initialised: a seed (its seeded default initialisation), values by canonical name, or any
  *  tensor source. */
 export type ModelInit = number | ReadonlyMap<string, SourceValue> | ParamSource;
+
+/** Where a model is built: `engine` holds its parameters and buffers (default: the current engine); its forward
+ *  passes then run there, on inputs of that engine. */
+export interface BuildOptions {
+  engine?: Engine;
+}
+
+/** Building from loaded weights: the engine, and a callback after each tensor is uploaded (progress). */
+export interface WeightsBuildOptions extends BuildOptions {
+  onTensor?: (name: string) => void;
+}
 
 export function sourceOf(init: Exclude<ModelInit, number>): ParamSource {
   return init instanceof Map ? hostSource(init) : (init as ParamSource);
@@ -20,8 +31,9 @@ export async function buildFromWeights<M>(
   weights: Pick<LoadedWeights, 'get' | 'file'>,
   specs: readonly ParamSpec[],
   make: (source: ParamSource) => M,
-  onTensor?: (name: string) => void,
+  opts: WeightsBuildOptions = {},
 ): Promise<M> {
+  const engine = opts.engine ?? getEngine();
   const values = new Map<string, SourceValue>();
   const taken = new Set<string>();
   let ok = false;
@@ -33,8 +45,8 @@ export async function buildFromWeights<M>(
         throw new Error(`${weights.file}: tensor ${s.name} [${s.shape}] is missing`);
       }
       const t = await m.read();
-      values.set(s.name, s.dtype === 'int64' ? Number(t.data[0] ?? 0) : keep(tensor(toFloat32(t), s.shape)));
-      onTensor?.(s.name);
+      values.set(s.name, s.dtype === 'int64' ? Number(t.data[0] ?? 0) : keep(tensor(toFloat32(t), s.shape, 'f32', engine)));
+      opts.onTensor?.(s.name);
     }
     const model = make({
       value(path) {

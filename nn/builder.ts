@@ -1,8 +1,9 @@
 // Where a module's tensors come from while it is built: a scoped builder hands each layer its parameters by
 // dotted path (`p.scope('layers', 3).get('ffn.fc1.weight', shape)`), checks shapes, and names the full path and
 // both shapes when a value is absent or wrong. Sources: seeded random initialisation, host values (a fixture, a
-// state dict, values read from a weight file) or tensors already on the GPU.
-import { isTensor, keep, Rng, tensor, type Tensor } from '../engine/index.ts';
+// state dict, values read from a weight file) or tensors already on the GPU. Everything is built on one engine
+// (default: the current one), so a whole model can live on any engine.
+import { engineOf, getEngine, isTensor, keep, Rng, tensor, type Engine, type Tensor } from '../engine/index.ts';
 import { formatShape } from './state-dict.ts';
 
 /** A value for one path: a GPU tensor (ownership passes to the module), host floats (flat, or with their
@@ -21,17 +22,22 @@ export class ParamBuilder {
   /** Tensors created so far, freed by disposeCreated() when building fails half way. */
   private readonly created: Tensor[];
 
+  /** The engine every tensor of this build is created on (host values are uploaded there). */
+  readonly engine: Engine;
+
   constructor(
     private readonly source: ParamSource,
     readonly prefix = '',
     created?: Tensor[],
+    engine: Engine = getEngine(),
   ) {
     this.created = created ?? [];
+    this.engine = engine;
   }
 
   /** A builder for the sub-module at `parts` (joined with dots: scope('layers', 3) → `layers.3.`). */
   scope(...parts: (string | number)[]): ParamBuilder {
-    return new ParamBuilder(this.source, this.path(parts.join('.')) + '.', this.created);
+    return new ParamBuilder(this.source, this.path(parts.join('.')) + '.', this.created, this.engine);
   }
 
   /** The full dotted path of `name` under this scope. */
@@ -47,13 +53,18 @@ export class ParamBuilder {
     if (typeof v === 'number') throw new Error(`${path}: got an integer, expected a float tensor ${formatShape(shape)}`);
     if (v instanceof Float32Array) {
       if (v.length !== sizeOf(shape)) throw new Error(`${path}: ${v.length} values, expected ${formatShape(shape)} (${sizeOf(shape)})`);
-      return this.track(tensor(v, shape), path);
+      return this.track(tensor(v, shape, 'f32', this.engine), path);
     }
     const got = v.shape;
     if (got.length !== shape.length || got.some((d, i) => d !== shape[i])) throw new Error(`${path}: shape ${formatShape(got)}, expected ${formatShape(shape)}`);
-    if (isTensor(v)) return this.track(v, path);
+    if (isTensor(v)) {
+      // A GPU tensor cannot move engines silently: the source must have uploaded it to this build's engine.
+      const on = engineOf(path, [v]);
+      if (on !== this.engine) throw new Error(`${path}: tensor is on ${on.label}, the model is being built on ${this.engine.label}`);
+      return this.track(v, path);
+    }
     if (v.data.length !== sizeOf(shape)) throw new Error(`${path}: ${v.data.length} values for shape ${formatShape(shape)}`);
-    return this.track(tensor(v.data, shape), path);
+    return this.track(tensor(v.data, shape, 'f32', this.engine), path);
   }
 
   /** The integer at `name` (a BatchNorm counter); 0 when the source has none. */
@@ -78,9 +89,9 @@ export class ParamBuilder {
   }
 }
 
-/** Builds with `make`; on failure frees what was created and rethrows. */
-export function build<M>(source: ParamSource, prefix: string, make: (p: ParamBuilder) => M): M {
-  const p = new ParamBuilder(source, prefix);
+/** Builds with `make` on `engine` (default: the current one); on failure frees what was created and rethrows. */
+export function build<M>(source: ParamSource, prefix: string, make: (p: ParamBuilder) => M, engine?: Engine): M {
+  const p = new ParamBuilder(source, prefix, undefined, engine);
   try {
     return make(p);
   } catch (e) {

@@ -2,7 +2,7 @@
 // statistics and integer counters) and child modules, so every tensor has one dotted name
 // (`xlsr.layers.3.ffn.fc1.weight`) built from registrations, never from strings at call sites. Names are relative
 // to the module (like PyTorch); whole models register their parts under the canonical prefixes.
-import { requiresGrad, tensor, type Tensor } from '../engine/index.ts';
+import { engineOf, requiresGrad, tensor, type Engine, type Tensor } from '../engine/index.ts';
 import { assign } from '../kernels/index.ts';
 import type { ParamBuilder } from './builder.ts';
 import { Counter } from './counter.ts';
@@ -71,6 +71,14 @@ export abstract class Module {
     const out: [string, Module][] = [[prefix.replace(/\.$/, ''), this]];
     for (const [n, e] of this.entries) if (e.kind === 'child') out.push(...e.module.namedModules(`${prefix}${n}.`));
     return out;
+  }
+
+  /** The engine this module's tensors live on (that of its first parameter or buffer); forward passes create
+   *  their constants there or on their input's engine. Throws for a module without tensors. */
+  get engine(): Engine {
+    const first = this.namedTensors().values().next();
+    if (first.done) throw new Error(`${this.constructor.name}: has no tensors, so no engine`);
+    return engineOf(this.constructor.name, [first.value]);
   }
 
   /** Parameters (frozen ones too, unless `trainable`) by dotted name, in registration order. */
@@ -146,7 +154,7 @@ export abstract class Module {
       const e = byName.get(name);
       if (!e || bad.has(name)) continue;
       if (e.data instanceof BigInt64Array) throw new Error(`loadStateDict: ${name} holds integers, expected floats`);
-      const src = tensor(Float32Array.from(e.data), t.shape);
+      const src = tensor(Float32Array.from(e.data), t.shape, 'f32', engineOf('loadStateDict', [t]));
       assign(t, src);
       src.dispose();
     }

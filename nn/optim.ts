@@ -1,7 +1,7 @@
 // Optimizers over named parameters: Adam (L2 added to the gradient, as torch.optim.Adam's
 // weight_decay), AdamW (decoupled decay) and SGD with momentum; gradient clipping by global norm;
-// state that can be saved and loaded so that training resumes exactly.
-import { keep, noGrad, tidy, zeros, tensor, type Tensor } from '../engine/index.ts';
+// state that can be saved and loaded so that training resumes exactly. State lives on each parameter's engine.
+import { engineOf, getEngine, keep, noGrad, tidy, zeros, tensor, type Tensor } from '../engine/index.ts';
 import { add, assign, minimum, mul, sqrt, sum, affine, div } from '../kernels/index.ts';
 import { adamStep, sgdStep } from '../kernels/optim.ts';
 
@@ -29,7 +29,7 @@ abstract class Optimizer {
     this.params = entries(params);
     for (const [name, p] of this.params) {
       if (!p.requiresGrad) throw new Error(`optimizer: parameter '${name}' ${p.describe()} does not require grad`);
-      for (const s of slots) this.state.set(`${name}.${s}`, keep(zeros(p.shape)));
+      for (const s of slots) this.state.set(`${name}.${s}`, keep(zeros(p.shape, 'f32', engineOf('optimizer', [p]))));
     }
   }
 
@@ -70,7 +70,7 @@ abstract class Optimizer {
     for (const [k, t] of this.state) {
       const b = s.buffers[k];
       if (b.data.length !== t.size) throw new Error(`optimizer: state buffer '${k}' has ${b.data.length} values, parameter needs ${t.size}`);
-      const src = tensor(b.data, t.shape);
+      const src = tensor(b.data, t.shape, 'f32', engineOf('optimizer', [t]));
       assign(t, src);
       src.dispose();
     }
@@ -186,12 +186,11 @@ export class SGD extends Optimizer {
  * Runs on the GPU without a readback; returns the total norm before clipping as a scalar tensor.
  */
 export function clipGradNorm(params: Params, maxNorm: number): Tensor {
-  const grads = entries(params)
-    .map(([, p]) => p.grad)
-    .filter((g): g is Tensor => g !== null);
+  const all = entries(params);
+  const grads = all.map(([, p]) => p.grad).filter((g): g is Tensor => g !== null);
   return noGrad(() =>
     tidy(() => {
-      if (grads.length === 0) return zeros([]);
+      if (grads.length === 0) return zeros([], 'f32', all.length ? engineOf('clipGradNorm', [all[0][1]]) : getEngine());
       let sq = sum(mul(grads[0], grads[0]));
       for (const g of grads.slice(1)) sq = add(sq, sum(mul(g, g)));
       const total = sqrt(sq);

@@ -13,6 +13,7 @@ import { nes2netTracerConfig } from '../models/tracer/nes2net-tracer.ts';
 import { TracingModel } from '../models/tracer/tracing-model.ts';
 import { XlsrModel } from '../models/xlsr/model.ts';
 import { xlsrFromWeights } from '../models/xlsr/load.ts';
+import type { BuildOptions } from '../models/model-init.ts';
 import { ConfigError, type TrainConfig } from './config.ts';
 
 const NO_XLSR_DROPOUT: Partial<XlsrConfig> = { dropout: 0, attentionDropout: 0, activationDropout: 0, layerdrop: 0, dropoutInput: 0, dropoutFeatures: 0 };
@@ -27,9 +28,9 @@ function headConfig(c: TrainConfig, dModel: number, classes: number): Nes2NetCon
   return c.backend === 'nes2net-la' ? { ...NES2NET_LA, inputDim: dModel } : { ...NES2NET_LA, inputDim: dModel, la: null };
 }
 
-function makeHead(c: TrainConfig, dModel: number, classes: number): Nes2Net | ReferenceTracer {
-  if (c.task === 'trace' && c.tracer === 'reference') return ReferenceTracer.fromConfig({ heads: Math.min(4, dModel / 16) | 0 || 1, hidden: Math.min(128, 2 * dModel), classes }, dModel, c.seed + SEED_HEAD);
-  return Nes2Net.fromConfig(headConfig(c, dModel, classes), c.seed + SEED_HEAD);
+function makeHead(c: TrainConfig, dModel: number, classes: number, opts: BuildOptions): Nes2Net | ReferenceTracer {
+  if (c.task === 'trace' && c.tracer === 'reference') return ReferenceTracer.fromConfig({ heads: Math.min(4, dModel / 16) | 0 || 1, hidden: Math.min(128, 2 * dModel), classes }, dModel, c.seed + SEED_HEAD, opts);
+  return Nes2Net.fromConfig(headConfig(c, dModel, classes), c.seed + SEED_HEAD, opts);
 }
 
 function assemble(c: TrainConfig, xlsr: XlsrModel, head: Nes2Net | ReferenceTracer): SpoofModel {
@@ -43,9 +44,9 @@ function outputsOf(m: SpoofModel): number {
 
 /**
  * Builds the starting model. `open` gives the bytes of `c.init` (a file in Node, a fetch or File in a page).
- * `classes`: the number of outputs the head needs.
+ * `classes`: the number of outputs the head needs. `opts.engine`: where the model lives (default: current).
  */
-export async function buildModel(c: TrainConfig, classes: number, open?: (path: string) => Promise<ByteSource>): Promise<SpoofModel> {
+export async function buildModel(c: TrainConfig, classes: number, open?: (path: string) => Promise<ByteSource>, opts: BuildOptions = {}): Promise<SpoofModel> {
   const overrides = c.dropout ? {} : { xlsr: NO_XLSR_DROPOUT };
   let model: SpoofModel;
   if (c.init) {
@@ -54,10 +55,10 @@ export async function buildModel(c: TrainConfig, classes: number, open?: (path: 
     try {
       const w = await loadWeights(source, { overrides });
       if (w.config.arch === 'xlsr') {
-        const xlsr = await xlsrFromWeights(w);
-        model = assemble(c, xlsr, makeHead(c, xlsr.config.dModel, classes));
+        const xlsr = await xlsrFromWeights(w, opts);
+        model = assemble(c, xlsr, makeHead(c, xlsr.config.dModel, classes, opts));
       } else {
-        model = c.task === 'detect' ? await Detector.load(w) : await TracingModel.load(w);
+        model = c.task === 'detect' ? await Detector.load(w, opts) : await TracingModel.load(w, opts);
         if (outputsOf(model) !== classes) {
           const n = outputsOf(model);
           model.dispose();
@@ -69,8 +70,8 @@ export async function buildModel(c: TrainConfig, classes: number, open?: (path: 
     }
   } else {
     const base = c.preset === 'tiny' ? XLSR_TINY : XLSR_300M;
-    const xlsr = XlsrModel.fromConfig({ ...base, ...overrides.xlsr }, c.seed + SEED_XLSR);
-    model = assemble(c, xlsr, makeHead(c, xlsr.config.dModel, classes));
+    const xlsr = XlsrModel.fromConfig({ ...base, ...overrides.xlsr }, c.seed + SEED_XLSR, opts);
+    model = assemble(c, xlsr, makeHead(c, xlsr.config.dModel, classes, opts));
   }
   model.xlsr.setFrozen(c.freeze);
   model.xlsr.checkpointLayers = c.checkpointActivations;

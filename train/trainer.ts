@@ -187,7 +187,7 @@ export class Trainer {
   private microStep(x: Float32Array, shape: [number, number], labels: Int32Array, counter: number): Tensor {
     const { c, model } = this;
     return tidy(() => {
-      const wav = tensor(x, shape);
+      const wav = tensor(x, shape, 'f32', model.engine);
       const opts = { training: true, seed: c.seed, step: counter };
       const logits = model instanceof Detector ? model.forward(wav, opts).logits : model.forward(wav, opts);
       const loss = crossEntropy(logits, labels, c.classWeights ? { classWeights: c.classWeights } : {});
@@ -201,7 +201,7 @@ export class Trainer {
       tidy(() => {
         let sq: Tensor | null = null;
         for (const g of this.groups) for (const p of g.params.values()) if (p.grad) sq = sq ? add(sq, sum(mul(p.grad, p.grad))) : sum(mul(p.grad, p.grad));
-        return sqrt(sq ?? tensor([0], []));
+        return sqrt(sq ?? tensor([0], [], 'f32', this.model.engine));
       }),
     );
   }

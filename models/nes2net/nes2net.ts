@@ -6,7 +6,7 @@ import { add, concat, dropoutSeed, mean, permute, relu, reshape, slice } from '.
 import { BatchNorm1d, build, Linear, Module, ModuleList, orderedRandomSource, uniformValues, type ParamBuilder } from '../../nn/index.ts';
 import type { LoadedWeights } from '../io/index.ts';
 import type { ParamSpec } from '../param-spec.ts';
-import { buildFromWeights, sourceOf, type ModelInit } from '../model-init.ts';
+import { buildFromWeights, sourceOf, type BuildOptions, type ModelInit } from '../model-init.ts';
 import { nes2netParams, type Nes2NetConfig } from './config.ts';
 import { Bottle2neck, geometry, GroupAttention, reluBn, type RunContext } from './layers.ts';
 
@@ -69,20 +69,21 @@ export class Nes2Net extends Module {
    * From a seed: PyTorch's default initialisation: convs and linears U(±1/√fan_in) (kaiming_uniform with a = √5,
    * and the bias rule), BN weight 1 / bias 0 / running mean 0 / running var 1, weighted sums 1/(j+2), pos_emb ~
    * N(0, 0.02) (truncated normal approximated by a clipped uniform of the same std); seeded, identical
-   * everywhere. Or from values / a source under the canonical names.
+   * everywhere. Or from values / a source under the canonical names. Built on `opts.engine` (default: current).
    */
-  static fromConfig(config: Nes2NetConfig, init: ModelInit = 0): Nes2Net {
+  static fromConfig(config: Nes2NetConfig, init: ModelInit = 0, opts: BuildOptions = {}): Nes2Net {
     checkConfig(config);
     const specs = Nes2Net.specs(config);
     const source = typeof init === 'number' ? orderedRandomSource(specs, init, (s, rng) => initValues(config, specs, s, rng)) : sourceOf(init);
-    return build(source, PREFIX, (p) => new Nes2Net(p, config));
+    return build(source, PREFIX, (p) => new Nes2Net(p, config), opts.engine);
   }
 
-  /** From loaded weights (a converted safetensors file or the MultiAPI-Spoof checkpoint). */
-  static async load(weights: LoadedWeights, config: Nes2NetConfig | undefined = weights.config.nes2net): Promise<Nes2Net> {
+  /** From loaded weights (a converted safetensors file or the MultiAPI-Spoof checkpoint), on `opts.engine`. */
+  static async load(weights: LoadedWeights, opts: BuildOptions & { config?: Nes2NetConfig } = {}): Promise<Nes2Net> {
+    const config = opts.config ?? weights.config.nes2net;
     if (!config) throw new Error(`${weights.file}: holds no Nes2Net back-end (arch ${weights.config.arch})`);
     checkConfig(config);
-    return buildFromWeights(weights, Nes2Net.specs(config), (source) => Nes2Net.fromConfig(config, source));
+    return buildFromWeights(weights, Nes2Net.specs(config), (source) => Nes2Net.fromConfig(config, source, opts), opts);
   }
 
   /** Back-end forward on features [B, T, D] (XLS-R output after its final LayerNorm). */

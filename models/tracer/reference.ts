@@ -7,7 +7,7 @@ import { multiHeadAttention } from '../../kernels/attention.ts';
 import { build, Linear, Module, orderedRandomSource, uniformValues, type ParamBuilder } from '../../nn/index.ts';
 import type { LoadedWeights } from '../io/index.ts';
 import type { ParamSpec } from '../param-spec.ts';
-import { buildFromWeights, sourceOf, type ModelInit } from '../model-init.ts';
+import { buildFromWeights, sourceOf, type BuildOptions, type ModelInit } from '../model-init.ts';
 import { tracerParams, type TracerConfig } from './config.ts';
 import { DEFAULT_OPEN_SET_THRESHOLD, openSetDecisions, type TracePrediction } from './open-set.ts';
 
@@ -53,18 +53,18 @@ export class ReferenceTracer extends Module {
   }
 
   /** From a seed (PyTorch's initialisation: in_proj Xavier-uniform, attention biases 0, linears U(±1/√fan_in))
-   *  or values / a source under the canonical names. */
-  static fromConfig(config: TracerConfig, dModel: number, init: ModelInit = 0): ReferenceTracer {
+   *  or values / a source under the canonical names; on `opts.engine` (default: the current one). */
+  static fromConfig(config: TracerConfig, dModel: number, init: ModelInit = 0, opts: BuildOptions = {}): ReferenceTracer {
     const specs = ReferenceTracer.specs(config, dModel);
     const source = typeof init === 'number' ? orderedRandomSource(specs, init, (s, rng) => initValues(config, dModel, s, rng)) : sourceOf(init);
-    return build(source, PREFIX, (p) => new ReferenceTracer(p, config, dModel));
+    return build(source, PREFIX, (p) => new ReferenceTracer(p, config, dModel), opts.engine);
   }
 
-  static async load(weights: LoadedWeights): Promise<ReferenceTracer> {
+  static async load(weights: LoadedWeights, opts: BuildOptions = {}): Promise<ReferenceTracer> {
     const c = weights.config.tracer;
     if (!c) throw new Error(`${weights.file}: holds no tracing head (arch ${weights.config.arch})`);
     const d = weights.config.xlsr.dModel;
-    return buildFromWeights(weights, ReferenceTracer.specs(c, d), (source) => ReferenceTracer.fromConfig(c, d, source));
+    return buildFromWeights(weights, ReferenceTracer.specs(c, d), (source) => ReferenceTracer.fromConfig(c, d, source, opts), opts);
   }
 
   /** Forward on the raw outputs of every XLS-R layer, each [B, T, d] (layer order = concatenation order). */

@@ -10,7 +10,7 @@ import { Nes2Net } from '../nes2net/nes2net.ts';
 import { XlsrModel } from '../xlsr/model.ts';
 import { withXlsrFrontEnd } from '../xlsr/load.ts';
 import type { ModelConfig } from '../config.ts';
-import type { ModelInit } from '../model-init.ts';
+import type { BuildOptions, ModelInit } from '../model-init.ts';
 import { DEFAULT_OPEN_SET_THRESHOLD, openSetDecisions, type TracePrediction } from './open-set.ts';
 import { ReferenceTracer } from './reference.ts';
 
@@ -35,13 +35,13 @@ export class TracingModel extends Module {
   }
 
   /** A tracing model of `config` ('xlsr-tracer', or 'xlsr-nes2net' with an N-class head), random from seeds or
-   *  from values under canonical names. */
-  static fromConfig(config: ModelConfig, init: ModelInit = 0): TracingModel {
+   *  from values under canonical names, on `opts.engine` (default: the current engine). */
+  static fromConfig(config: ModelConfig, init: ModelInit = 0, opts: BuildOptions = {}): TracingModel {
     const headInit = typeof init === 'number' ? init + 1 : init;
-    const xlsr = XlsrModel.fromConfig(config.xlsr, init);
+    const xlsr = XlsrModel.fromConfig(config.xlsr, init, opts);
     try {
-      if (config.tracer) return new TracingModel(xlsr, ReferenceTracer.fromConfig(config.tracer, config.xlsr.dModel, headInit));
-      if (config.nes2net) return new TracingModel(xlsr, Nes2Net.fromConfig(config.nes2net, headInit));
+      if (config.tracer) return new TracingModel(xlsr, ReferenceTracer.fromConfig(config.tracer, config.xlsr.dModel, headInit, opts));
+      if (config.nes2net) return new TracingModel(xlsr, Nes2Net.fromConfig(config.nes2net, headInit, opts));
       throw new Error(`TracingModel: configuration ${config.arch} has no tracing head`);
     } catch (e) {
       xlsr.dispose();
@@ -55,17 +55,17 @@ export class TracingModel extends Module {
   }
 
   /** From loaded weights: arch 'xlsr-tracer' (reference head) or 'xlsr-nes2net' (Nes2Net-LA tracer, N outputs). */
-  static async load(weights: LoadedWeights): Promise<TracingModel> {
+  static async load(weights: LoadedWeights, opts: BuildOptions = {}): Promise<TracingModel> {
     const arch = weights.config.arch;
     if (arch === 'xlsr') throw new Error(`${weights.file}: holds only XLS-R; a tracing model needs a tracing head (reference tracer or Nes2Net)`);
-    const head = arch === 'xlsr-tracer' ? await ReferenceTracer.load(weights) : await Nes2Net.load(weights);
-    return withXlsrFrontEnd(weights, head, (xlsr, h) => new TracingModel(xlsr, h));
+    const head = arch === 'xlsr-tracer' ? await ReferenceTracer.load(weights, opts) : await Nes2Net.load(weights, opts);
+    return withXlsrFrontEnd(weights, head, (xlsr, h) => new TracingModel(xlsr, h), opts);
   }
 
   /** Opens any checkpoint models/io reads; the load report is in `weights.report`. */
-  static async open(source: ByteSource, opts: LoadOptions = {}): Promise<{ model: TracingModel; weights: LoadedWeights }> {
+  static async open(source: ByteSource, opts: LoadOptions & BuildOptions = {}): Promise<{ model: TracingModel; weights: LoadedWeights }> {
     const weights = await loadWeights(source, opts);
-    return { model: await TracingModel.load(weights), weights };
+    return { model: await TracingModel.load(weights, opts), weights };
   }
 
   /** Waveforms [B, L] (raw 16 kHz samples, no normalisation) → logits [B, classes]. */

@@ -3,11 +3,11 @@
 // train/eval modes, padding, freezing and per-layer activation checkpointing. Three stages that a benchmark
 // can time apart: featureEncoder (conv blocks → LN → projection), positional (pos conv add), transformer
 // (pre-LN layers → final LN).
-import { isGradEnabled, noGrad, tensor, tidy, type Rng, type Tensor } from '../../engine/index.ts';
+import { engineOf, isGradEnabled, noGrad, tensor, tidy, type Rng, type Tensor } from '../../engine/index.ts';
 import { add, addScalar, div, dropoutSeed, gelu, mul, reshape, rsqrt, sub, sum, transpose } from '../../kernels/index.ts';
 import { rngHash, rngUniform } from '../../kernels/rng.ts';
 import { build, checkpoint, Conv1d, Dropout, gradScale, LayerNorm, Module, ModuleList, orderedRandomSource, type ParamBuilder } from '../../nn/index.ts';
-import { sourceOf, type ModelInit } from '../model-init.ts';
+import { sourceOf, type BuildOptions, type ModelInit } from '../model-init.ts';
 import type { ParamSpec } from '../param-spec.ts';
 import { frameCount, receptiveField, xlsrParams, type XlsrConfig } from './config.ts';
 import { ConvBlock, EncoderLayer, Projection } from './modules.ts';
@@ -103,11 +103,11 @@ export class XlsrModel extends Module {
   /**
    * An XLS-R of `config` from `init`: a seed (random, see randomXlsrValues) or a source of tensors under the
    * canonical `xlsr.` names (host values, a state dict, tensors read from a weight file). Every parameter is
-   * trainable; freeze with setFrozen.
+   * trainable; freeze with setFrozen. `opts.engine`: where it lives (default: the current engine).
    */
-  static fromConfig(config: XlsrConfig, init: ModelInit = 0): XlsrModel {
+  static fromConfig(config: XlsrConfig, init: ModelInit = 0, opts: BuildOptions = {}): XlsrModel {
     const source = typeof init === 'number' ? orderedRandomSource(xlsrParams(config), init, randomXlsrValues) : sourceOf(init);
-    return build(source, PREFIX, (p) => new XlsrModel(p, config));
+    return build(source, PREFIX, (p) => new XlsrModel(p, config), opts.engine);
   }
 
   /** Sets which parameters train (see FreezeSpec). */
@@ -162,8 +162,10 @@ export class XlsrModel extends Module {
     if (frameLengths.some((t) => t < T)) {
       const pad = new Float32Array(B * T);
       for (let b = 0; b < B; b++) pad.fill(1, b * T + frameLengths[b], (b + 1) * T);
-      keyPadding = tensor(pad, [B, T]);
-      frameMask = tensor(pad.map((v) => 1 - v), [B, T, 1]);
+      // On the input's engine: an input of another engine than the weights then fails in its first op, by name.
+      const engine = engineOf('XLS-R', [wav]);
+      keyPadding = tensor(pad, [B, T], 'f32', engine);
+      frameMask = tensor(pad.map((v) => 1 - v), [B, T, 1], 'f32', engine);
     }
     return { B, T, training: opts.training ?? this.training, seed: opts.seed ?? 0, step: opts.step ?? 0, frameLengths, keyPadding, frameMask };
   }
@@ -286,8 +288,9 @@ export function normalizeRows(wav: Tensor, lengths?: readonly number[]): Tensor 
     const n = lengths ?? new Array<number>(B).fill(L);
     const maskHost = new Float32Array(B * L);
     for (let b = 0; b < B; b++) maskHost.fill(1, b * L, b * L + n[b]);
-    const mask = tensor(maskHost, [B, L]);
-    const count = tensor(Float32Array.from(n), [B, 1]);
+    const engine = engineOf('normalizeRows', [wav]);
+    const mask = tensor(maskHost, [B, L], 'f32', engine);
+    const count = tensor(Float32Array.from(n), [B, 1], 'f32', engine);
     const mean = div(sum(mul(wav, mask), 1, { keepDims: true }), count);
     const d = mul(sub(wav, mean), mask);
     const v = div(sum(mul(d, d), 1, { keepDims: true }), count);
