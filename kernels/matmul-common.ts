@@ -3,8 +3,8 @@
 // the uniform layout and the binding header.
 import { stridedOffsets, type UField } from './util.ts';
 
-export type MatmulVariant = 'naive' | 'blocked' | 'tiled';
-export const MATMUL_VARIANTS: readonly MatmulVariant[] = ['naive', 'blocked', 'tiled'];
+export type MatmulVariant = 'naive' | 'blocked' | 'tiled' | 'lanes';
+export const MATMUL_VARIANTS: readonly MatmulVariant[] = ['naive', 'blocked', 'tiled', 'lanes'];
 
 export interface MatmulGeometry {
   M: number;

@@ -19,8 +19,12 @@ import {
 } from './matmul-common.ts';
 import { blockedSource, blockedTileKey, blockedWorkgroups, type BlockedTile } from './matmul-blocked.ts';
 import { tiledSource, tiledWorkgroups } from './matmul-tiled.ts';
+import { lanesSource, lanesSupports, lanesTileFor, lanesTileKey, lanesWorkgroups, type LanesTile } from './matmul-lanes.ts';
 
 export { type BlockedTile } from './matmul-blocked.ts';
+export { type LanesTile } from './matmul-lanes.ts';
+/** A register tile override: 'blocked' (tm, tn, wx, wy) or 'lanes' (tm, tnv, wx). */
+export type MatmulTile = BlockedTile | LanesTile;
 export { MATMUL_VARIANTS, type MatmulGeometry, type MatmulVariant } from './matmul-common.ts';
 
 const SCALAR: OperandModes = { a: 's', b: 's', c: 's' };
@@ -66,7 +70,7 @@ export function planMatmul(
   variant: MatmulVariant,
   g: MatmulGeometry,
   adapter: Pick<AdapterSummary, 'backend'> = getEngine().adapter,
-  tileOverride?: BlockedTile,
+  tileOverride?: MatmulTile,
 ): MatmulPlan {
   const rb = g.batchShape.length;
   if (variant === 'naive') {
@@ -79,8 +83,18 @@ export function planMatmul(
     };
   }
   const modes = operandModes(g);
-  if (variant === 'blocked') {
-    const tile = tileOverride ?? blockedTileFor(adapter);
+  if (variant === 'lanes' && lanesSupports(modes)) {
+    const tile = tileOverride && 'tnv' in tileOverride ? tileOverride : lanesTileFor(adapter);
+    return {
+      variant,
+      modes,
+      key: `matmul:lanes:${lanesTileKey(tile)}:${modesKey(modes)}:b${rb}`,
+      workgroups: lanesWorkgroups(tile, g.M, g.N, g.batch),
+      source: () => lanesSource(rb, modes, tile),
+    };
+  }
+  if (variant === 'blocked' || variant === 'lanes') {
+    const tile = tileOverride && !('tnv' in tileOverride) ? tileOverride : blockedTileFor(adapter);
     return {
       variant,
       modes,
@@ -98,7 +112,7 @@ export function planMatmul(
   };
 }
 
-export function dispatchMatmul(variant: MatmulVariant, a: Tensor, b: Tensor, c: Tensor, g: MatmulGeometry, tile?: BlockedTile): void {
+export function dispatchMatmul(variant: MatmulVariant, a: Tensor, b: Tensor, c: Tensor, g: MatmulGeometry, tile?: MatmulTile): void {
   const engine = getEngine();
   const plan = planMatmul(variant, g, engine.adapter, tile);
   const [x, y, batch] = plan.workgroups;
