@@ -117,6 +117,8 @@ interface CaseResult extends MatmulCase {
     stats: CandidateTiming['stats'];
     gflops: number;
     gflopsP90: number;
+    /** GFLOP per second of this process's CPU time (all threads): the load-robust figure on CPU adapters. */
+    cpuGflops: number | null;
     speedupVsNaive: number | null;
     readbackMs: number;
     /** max |C − C_ref| / max |C_ref|, the reference being naive (or the first variant). */
@@ -177,6 +179,7 @@ async function runCase(engine: Engine, c: MatmulCase, specs: readonly VariantSpe
         stats: st,
         gflops: gflop / (st.medianMs / 1e3),
         gflopsP90: gflop / (st.p90Ms / 1e3),
+        cpuGflops: st.cpuMedianMs ? gflop / (st.cpuMedianMs / 1e3) : null,
         speedupVsNaive: naive >= 0 ? timings[naive].stats.medianMs / st.medianMs : null,
         readbackMs: readbackMs[i],
         maxRelErr: refMax > 0 ? err / refMax : err,
@@ -196,6 +199,7 @@ function table(results: readonly CaseResult[]): string {
         fmt(r.stats.medianMs, 1),
         fmt(r.stats.p90Ms, 1),
         fmt(r.gflops),
+        r.cpuGflops === null ? '-' : fmt(r.cpuGflops),
         r.speedupVsNaive === null ? '-' : `${fmt(r.speedupVsNaive, 1)}×`,
         `${r.stats.runs}${r.stats.repsPerSample > 1 ? `×${r.stats.repsPerSample}` : ''}`,
         fmt(r.firstRunMs, 0),
@@ -203,7 +207,7 @@ function table(results: readonly CaseResult[]): string {
       ]);
     }
   }
-  return formatTable(['case', 'variant', 'access', 'median ms', 'p90 ms', 'GFLOP/s', 'vs naive', 'runs', 'first ms', 'check'], rows);
+  return formatTable(['case', 'variant', 'access', 'median ms', 'p90 ms', 'GFLOP/s', 'GFLOP/cpu-s', 'vs naive', 'runs', 'first ms', 'check'], rows);
 }
 
 export async function run(argv: string[]): Promise<number> {
@@ -249,7 +253,7 @@ export async function run(argv: string[]): Promise<number> {
   finishEnvironment(env);
   console.log('');
   console.log(table(results));
-  console.log(`\nGFLOP/s = 2·M·N·K / median time; p90 and all samples in the JSON. Load average ${fmt(env.loadAverage.start)} → ${fmt(env.loadAverage.end ?? NaN)}.`);
+  console.log(`\nGFLOP/s = 2·M·N·K / median time; GFLOP/cpu-s = the same per second of this process's CPU time (all threads; on a loaded\nmachine it stays near the work done, while wall time stretches); p90 and all samples in the JSON. Load average ${fmt(env.loadAverage.start)} → ${fmt(env.loadAverage.end ?? NaN)}.`);
 
   const record = { benchmark: 'matmul', environment: env, timing, quick: values.quick, cases: results };
   await saveRecord('matmul', engine, values, record);

@@ -50,10 +50,12 @@ ${batchOffsets(rb)}
 /**
  * Register tiles per CPU adapter, measured side by side with `spoofscan bench matmul --tiles …`
  * on 1024³ and the XLS-R fc1 shapes (docs/bench.md): SwiftShader (4-wide lanes, weak register
- * allocation) is fastest with 8×8 per invocation; llvmpipe (8-wide AVX2 lanes, LLVM) with 16×16.
+ * allocation) is fastest with 8×8 per invocation; llvmpipe (8-wide AVX2 lanes, LLVM) with 32×32 in
+ * 8×1 workgroups (issue 15: 1.2–2.3× the CPU efficiency of 16×16; every load there is a per-lane loop,
+ * so loads per multiply-add matter more than the spills of the large tile).
  */
 export function blockedTileFor(adapter: Pick<AdapterSummary, 'backend'>): BlockedTile {
-  return adapter.backend === 'opengles' ? { tm: 16, tn: 16, wx: 8, wy: 4 } : { tm: 8, tn: 8, wx: 8, wy: 4 };
+  return adapter.backend === 'opengles' ? { tm: 32, tn: 32, wx: 8, wy: 1 } : { tm: 8, tn: 8, wx: 8, wy: 4 };
 }
 
 export interface MatmulPlan {

@@ -82,7 +82,8 @@ describe('matmul forward vs float64 reference', () => {
   }
 
   // Deterministic shapes for each access path of the fast variants, crossing the register tile
-  // (blocked: up to 16 × 16 per invocation, 8 × 4 invocations) and the 64 × 64 workgroup tile (tiled).
+  // (blocked: up to 32 × 32 per invocation, 8 × 4 invocations; lanes: 16 rows per workgroup, vec4
+  // columns 16 invocations apart) and the 64 × 64 workgroup tile (tiled).
   const pathCases: [string, Case, Partial<OperandModes>][] = [
     ['A vec4 along k, B vec4 along n', { M: 70, N: 132, K: 36, aBatch: [], bBatch: [] }, { a: 'k4', b: 'n4', c: 'v4' }],
     ['A vec4 along m, B vec4 along k', { M: 68, N: 72, K: 20, transA: true, transB: true, aBatch: [], bBatch: [] }, { a: 'm4', b: 'k4' }],
@@ -96,11 +97,11 @@ describe('matmul forward vs float64 reference', () => {
     ['vec4 with an unaligned batch stride falls back to scalar', { M: 3, N: 8, K: 5, transA: true, aBatch: [2], bBatch: [2] }, { a: 's', b: 'n4' }],
   ];
   for (const [name, c, modes] of pathCases) {
-    it(`blocked and tiled: ${name}`, async () => {
+    it(`blocked, lanes and tiled: ${name}`, async () => {
       const { aShape, bShape } = shapes(c);
       const g = matmulGeometry(aShape, bShape, Boolean(c.transA), Boolean(c.transB));
       expect(operandModes(g)).toMatchObject(modes);
-      for (const variant of ['blocked', 'tiled'] as const) {
+      for (const variant of ['blocked', 'lanes', 'tiled'] as const) {
         expect(planMatmul(variant, g).modes).toMatchObject(modes);
         await checkForward(c, variant, 7);
       }
@@ -172,6 +173,11 @@ describe('variant choice', () => {
     const gl = planMatmul('blocked', g, { backend: 'opengles' });
     expect(sw.key).toMatch(/^matmul:blocked:\d+x\d+w\d+x\d+:ak4\.bn4\.cv4:b1$/);
     expect(gl.key).toMatch(/^matmul:blocked:\d+x\d+w\d+x\d+:ak4\.bn4\.cv4:b1$/);
+  });
+
+  it('lanes needs B as vec4 along n and C as vec4, else it runs the blocked kernel', () => {
+    expect(planMatmul('lanes', matmulGeometry([64, 64], [64, 64])).key).toMatch(/^matmul:lanes:\d+x\d+w\d+:ak4\.bn4\.cv4:b1$/);
+    expect(planMatmul('lanes', matmulGeometry([64, 64], [64, 64], false, true)).key).toMatch(/^matmul:blocked:/);
   });
 });
 
