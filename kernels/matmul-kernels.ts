@@ -47,15 +47,21 @@ ${batchOffsets(rb)}
 }`;
 }
 
+/** Multiply-adds from which llvmpipe gets the large register tile (below it, compile time outweighs the gain). */
+export const LLVMPIPE_LARGE_TILE_MACS = 2 ** 26;
+
 /**
  * Register tiles per CPU adapter, measured side by side with `spoofscan bench matmul --tiles …`
  * on 1024³ and the XLS-R fc1 shapes (docs/bench.md): SwiftShader (4-wide lanes, weak register
  * allocation) is fastest with 8×8 per invocation; llvmpipe (8-wide AVX2 lanes, LLVM) with 32×32 in
- * 8×1 workgroups (issue 15: 1.2–2.3× the CPU efficiency of 16×16; every load there is a per-lane loop,
- * so loads per multiply-add matter more than the spills of the large tile).
+ * 8×1 workgroups (issue 15: 1.3–2.3× the speed of 16×16, since every storage load there is a per-lane
+ * loop, loads per multiply-add matter more than the spills of the large tile). The 32×32 shader takes
+ * 4–5× longer to compile, though (about 9–15 s against 2–4 s per access mode on a loaded 2-core
+ * machine), so llvmpipe keeps 16×16 for products under LLVMPIPE_LARGE_TILE_MACS multiply-adds.
  */
-export function blockedTileFor(adapter: Pick<AdapterSummary, 'backend'>): BlockedTile {
-  return adapter.backend === 'opengles' ? { tm: 32, tn: 32, wx: 8, wy: 1 } : { tm: 8, tn: 8, wx: 8, wy: 4 };
+export function blockedTileFor(adapter: Pick<AdapterSummary, 'backend'>, macs = Infinity): BlockedTile {
+  if (adapter.backend !== 'opengles') return { tm: 8, tn: 8, wx: 8, wy: 4 };
+  return macs >= LLVMPIPE_LARGE_TILE_MACS ? { tm: 32, tn: 32, wx: 8, wy: 1 } : { tm: 16, tn: 16, wx: 8, wy: 4 };
 }
 
 export interface MatmulPlan {
@@ -96,7 +102,7 @@ export function planMatmul(
     };
   }
   if (variant === 'blocked' || variant === 'lanes') {
-    const tile = tileOverride && !('tnv' in tileOverride) ? tileOverride : blockedTileFor(adapter);
+    const tile = tileOverride && !('tnv' in tileOverride) ? tileOverride : blockedTileFor(adapter, g.M * g.N * g.K * g.batch);
     return {
       variant,
       modes,

@@ -10,7 +10,7 @@ import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { backward, getEngine, requiresGrad, tensor, tidy, type Tensor } from '../../engine/node.ts';
 import { defaultVariant, matmul, matmulGeometry, matmulRaw } from '../../kernels/matmul.ts';
-import { MATMUL_VARIANTS, planMatmul, type MatmulVariant } from '../../kernels/matmul-kernels.ts';
+import { blockedTileFor, LLVMPIPE_LARGE_TILE_MACS, MATMUL_VARIANTS, planMatmul, type BlockedTile, type MatmulVariant } from '../../kernels/matmul-kernels.ts';
 import { operandModes, type OperandModes } from '../../kernels/matmul-common.ts';
 import { matmulGradRef, matmulRef, type MatmulRefOptions } from '../reference/matmul.ts';
 import { randomNd, sizeOf, type Nd } from '../reference/nd.ts';
@@ -44,12 +44,12 @@ function shapes(c: Case): { aShape: number[]; bShape: number[] } {
 const label = (c: Case, variant: string) =>
   `${variant} M=${c.M} N=${c.N} K=${c.K}${c.transA ? ' Aᵀ' : ''}${c.transB ? ' Bᵀ' : ''} batch [${c.aBatch}]·[${c.bBatch}]`;
 
-async function checkForward(c: Case, variant: MatmulVariant, seed: number): Promise<void> {
+async function checkForward(c: Case, variant: MatmulVariant, seed: number, blockedTile?: BlockedTile): Promise<void> {
   const { aShape, bShape } = shapes(c);
   const a = randomNd(aShape, seed);
   const b = randomNd(bShape, seed + 1);
   const ref = matmulRef(a, b, c);
-  const out = tidy(() => matmulRaw(fromNd(a), fromNd(b), { transA: c.transA, transB: c.transB, variant }));
+  const out = tidy(() => matmulRaw(fromNd(a), fromNd(b), { transA: c.transA, transB: c.transB, variant, blockedTile }));
   try {
     expect(out.shape).toEqual(ref.shape);
     expectClose(await out.data(), ref.data, dotTol(c.K, a, b), label(c, variant), ref.shape);
@@ -105,6 +105,8 @@ describe('matmul forward vs float64 reference', () => {
         expect(planMatmul(variant, g).modes).toMatchObject(modes);
         await checkForward(c, variant, 7);
       }
+      // llvmpipe's large-product tile (32 × 32 per invocation, 8 × 1 invocations), forced on these small shapes.
+      await checkForward(c, 'blocked', 8, blockedTileFor({ backend: 'opengles' }, LLVMPIPE_LARGE_TILE_MACS));
     });
   }
 
@@ -173,6 +175,14 @@ describe('variant choice', () => {
     const gl = planMatmul('blocked', g, { backend: 'opengles' });
     expect(sw.key).toMatch(/^matmul:blocked:\d+x\d+w\d+x\d+:ak4\.bn4\.cv4:b1$/);
     expect(gl.key).toMatch(/^matmul:blocked:\d+x\d+w\d+x\d+:ak4\.bn4\.cv4:b1$/);
+  });
+
+  it('llvmpipe takes the large tile only for large products', () => {
+    const small = planMatmul('blocked', matmulGeometry([64, 64], [64, 64]), { backend: 'opengles' });
+    const large = planMatmul('blocked', matmulGeometry([512, 512], [512, 512]), { backend: 'opengles' });
+    expect(small.key).toMatch(/^matmul:blocked:16x16w8x4:/);
+    expect(large.key).toMatch(/^matmul:blocked:32x32w8x1:/);
+    expect(planMatmul('blocked', matmulGeometry([512, 512], [512, 512]), { backend: 'vulkan' }).key).toMatch(/^matmul:blocked:8x8w8x4:/);
   });
 
   it('lanes needs B as vec4 along n and C as vec4, else it runs the blocked kernel', () => {
