@@ -61,7 +61,10 @@ export const LLVMPIPE_LARGE_TILE_MACS = 2 ** 26;
  */
 export function blockedTileFor(adapter: Pick<AdapterSummary, 'backend'>, macs = Infinity): BlockedTile {
   if (adapter.backend !== 'opengles') return { tm: 8, tn: 8, wx: 8, wy: 4 };
-  return macs >= LLVMPIPE_LARGE_TILE_MACS ? { tm: 32, tn: 32, wx: 8, wy: 1 } : { tm: 16, tn: 16, wx: 8, wy: 4 };
+  // SPOOFSCAN_MATMUL_LARGE_TILE_MACS moves the threshold (benchmarks: 'Infinity' gives the 16×16 tile everywhere).
+  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.SPOOFSCAN_MATMUL_LARGE_TILE_MACS;
+  const threshold = env === undefined || env === '' || Number.isNaN(Number(env)) ? LLVMPIPE_LARGE_TILE_MACS : Number(env);
+  return macs >= threshold ? { tm: 32, tn: 32, wx: 8, wy: 1 } : { tm: 16, tn: 16, wx: 8, wy: 4 };
 }
 
 export interface MatmulPlan {
