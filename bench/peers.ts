@@ -23,8 +23,8 @@ export const usage = `usage: spoofscan bench peers [--sizes LIST] [--peers LIST]
   --peers LIST   ${PEERS.join(',')} (default all); a missing one is skipped with the reason:
                    tfjs-webgpu  @tensorflow/tfjs-core + @tensorflow/tfjs-backend-webgpu (optional dependencies),
                                 given spoofscan's own GPUDevice, so it runs on the same Dawn adapter
-                   ort-cpu      onnxruntime-node (optional dependency; .npmrc skips its CUDA download),
-                                a MatMul graph built in bench/lib/onnx.ts
+                   ort-cpu      onnxruntime-node (optional dependency; ONNXRUNTIME_NODE_INSTALL=skip npm ci
+                                skips its CUDA download), a MatMul graph built in bench/lib/onnx.ts
                    torch-cpu    PyTorch in --python (default /usr/bin/python3), torch.matmul
   --threads N    intra-op threads of the CPU peers (default: all ${cpus().length} cores, as llvmpipe uses)
   --quick        1 warm-up, ≥1 timed run, 0.3 s per peer; writes JSON only with --json
