@@ -4,7 +4,7 @@
 import { parseArgs } from 'node:util';
 import { randn, type Engine, type Tensor } from '../engine/node.ts';
 import { defaultVariant, matmulGeometry, matmulRaw } from '../kernels/matmul.ts';
-import { MATMUL_VARIANTS, planMatmul, type BlockedTile, type MatmulVariant } from '../kernels/matmul-kernels.ts';
+import { MATMUL_VARIANTS, planMatmul, type BlockedTile, type LanesTile, type MatmulTile, type MatmulVariant } from '../kernels/matmul-kernels.ts';
 import { modesKey } from '../kernels/matmul-common.ts';
 import { UserError } from '../common/errors.ts';
 import { Progress } from '../common/progress.ts';
@@ -26,7 +26,7 @@ import {
 
 export const summary = 'matmul GFLOP/s per kernel variant (square sizes and XLS-R shapes)';
 
-export const usage = `usage: spoofscan bench matmul [--sizes LIST] [--variants LIST] [--tiles LIST] [--quick]
+export const usage = `usage: spoofscan bench matmul [--sizes LIST] [--variants LIST] [--tiles LIST] [--lanes-tiles LIST] [--quick]
                               [--budget SECONDS] [--adapter auto|default|swiftshader|gles] [--json FILE]
 
   --sizes LIST     comma-separated cases (default 256,512,1024,xlsr; with --quick 256,512):
@@ -34,9 +34,11 @@ export const usage = `usage: spoofscan bench matmul [--sizes LIST] [--variants L
                      MxNxK      C[M,N] = A[M,K]·B[K,N]; append :nt, :tn or :tt for transposed B, A or both
                      xlsr       XLS-R fc1 at T = 201: forward 201x4096x1024, and the backward
                                 products dX = dY·Wᵀ (201x1024x4096:nt) and dW = Xᵀ·dY (1024x4096x201:tn)
-  --variants LIST  kernels to compare (default naive,blocked,tiled)
+  --variants LIST  kernels to compare (default naive,blocked,tiled,lanes)
   --tiles LIST     extra 'blocked' register tiles to compare, e.g. 8x8w8x4,16x8w8x4
                    (rows x cols per invocation, w workgroup x by y)
+  --lanes-tiles L  extra 'lanes' tiles to compare, e.g. 16x4w16,32x4w8 (rows per workgroup x
+                   columns per invocation, w invocations per workgroup)
   --quick          1 warm-up, ≥1 timed run, 0.3 s per candidate; writes JSON only with --json
   --budget S       timed seconds per candidate and case (default 2; at least 3 runs are always taken)
   --adapter A      which WebGPU adapter to open (default: SPOOFSCAN_ADAPTER or auto)
@@ -86,10 +88,19 @@ export function parseTile(s: string): BlockedTile {
   return { tm, tn, wx, wy };
 }
 
+export function parseLanesTile(s: string): LanesTile {
+  const m = /^(\d+)x(\d+)w(\d+)$/.exec(s.trim());
+  if (!m) throw new UserError(`bench matmul: --lanes-tiles entry '${s}' is not TMxTNwWX (e.g. 16x4w16)`);
+  const [tm, tn, wx] = m.slice(1).map(Number);
+  if (tm % 4 || tn % 4 || tm < 4 || tn < 4 || tm > 64 || tn > 32) throw new UserError(`bench matmul: lanes tile '${s}': rows (≤ 64) and columns (≤ 32) must be multiples of 4`);
+  if (wx < 1 || wx > 256) throw new UserError(`bench matmul: lanes tile '${s}': workgroup ${wx} must have 1..256 invocations`);
+  return { tm, tnv: tn / 4, wx };
+}
+
 interface VariantSpec {
   name: string;
   variant: MatmulVariant;
-  tile?: BlockedTile;
+  tile?: MatmulTile;
 }
 
 interface CaseResult extends MatmulCase {
@@ -106,6 +117,8 @@ interface CaseResult extends MatmulCase {
     stats: CandidateTiming['stats'];
     gflops: number;
     gflopsP90: number;
+    /** GFLOP per second of this process's CPU time (all threads): the load-robust figure on CPU adapters. */
+    cpuGflops: number | null;
     speedupVsNaive: number | null;
     readbackMs: number;
     /** max |C − C_ref| / max |C_ref|, the reference being naive (or the first variant). */
@@ -166,6 +179,7 @@ async function runCase(engine: Engine, c: MatmulCase, specs: readonly VariantSpe
         stats: st,
         gflops: gflop / (st.medianMs / 1e3),
         gflopsP90: gflop / (st.p90Ms / 1e3),
+        cpuGflops: st.cpuMedianMs ? gflop / (st.cpuMedianMs / 1e3) : null,
         speedupVsNaive: naive >= 0 ? timings[naive].stats.medianMs / st.medianMs : null,
         readbackMs: readbackMs[i],
         maxRelErr: refMax > 0 ? err / refMax : err,
@@ -185,6 +199,7 @@ function table(results: readonly CaseResult[]): string {
         fmt(r.stats.medianMs, 1),
         fmt(r.stats.p90Ms, 1),
         fmt(r.gflops),
+        r.cpuGflops === null ? '-' : fmt(r.cpuGflops),
         r.speedupVsNaive === null ? '-' : `${fmt(r.speedupVsNaive, 1)}×`,
         `${r.stats.runs}${r.stats.repsPerSample > 1 ? `×${r.stats.repsPerSample}` : ''}`,
         fmt(r.firstRunMs, 0),
@@ -192,7 +207,7 @@ function table(results: readonly CaseResult[]): string {
       ]);
     }
   }
-  return formatTable(['case', 'variant', 'access', 'median ms', 'p90 ms', 'GFLOP/s', 'vs naive', 'runs', 'first ms', 'check'], rows);
+  return formatTable(['case', 'variant', 'access', 'median ms', 'p90 ms', 'GFLOP/s', 'GFLOP/cpu-s', 'vs naive', 'runs', 'first ms', 'check'], rows);
 }
 
 export async function run(argv: string[]): Promise<number> {
@@ -202,6 +217,7 @@ export async function run(argv: string[]): Promise<number> {
       sizes: { type: 'string' },
       variants: { type: 'string' },
       tiles: { type: 'string' },
+      'lanes-tiles': { type: 'string' },
       ...COMMON_OPTIONS,
     },
     allowPositionals: false,
@@ -220,6 +236,9 @@ export async function run(argv: string[]): Promise<number> {
     const tile = parseTile(t);
     specs.push({ name: `blocked ${t.trim()}`, variant: 'blocked', tile });
   }
+  for (const t of (values['lanes-tiles'] ?? '').split(',').filter((s) => s.trim())) {
+    specs.push({ name: `lanes ${t.trim()}`, variant: 'lanes', tile: parseLanesTile(t) });
+  }
   if (!specs.length) throw new UserError('bench matmul: nothing to compare (empty --variants and --tiles)');
   const timing = timingFrom('matmul', values, QUICK_TIMING, DEFAULT_TIMING);
   const { engine, env } = await openBenchEngine('matmul', values.adapter);
@@ -234,7 +253,7 @@ export async function run(argv: string[]): Promise<number> {
   finishEnvironment(env);
   console.log('');
   console.log(table(results));
-  console.log(`\nGFLOP/s = 2·M·N·K / median time; p90 and all samples in the JSON. Load average ${fmt(env.loadAverage.start)} → ${fmt(env.loadAverage.end ?? NaN)}.`);
+  console.log(`\nGFLOP/s = 2·M·N·K / median time; GFLOP/cpu-s = the same per second of this process's CPU time (all threads; on a loaded\nmachine it stays near the work done, while wall time stretches); p90 and all samples in the JSON. Load average ${fmt(env.loadAverage.start)} → ${fmt(env.loadAverage.end ?? NaN)}.`);
 
   const record = { benchmark: 'matmul', environment: env, timing, quick: values.quick, cases: results };
   await saveRecord('matmul', engine, values, record);

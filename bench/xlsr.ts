@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { backward, noGrad, randn, requiresGrad, tidy, type Engine, type Tensor } from '../engine/node.ts';
 import { mul, sum } from '../kernels/index.ts';
 import { fileSource } from '../models/io/file-source.node.ts';
+import { blockLengths } from '../models/xlsr/config.ts';
 import { forwardMacs, loadXlsr, xlsrPreset, XlsrModel, XLSR_PRESETS } from '../models/xlsr/index.ts';
 import { UserError } from '../common/errors.ts';
 import { finishEnvironment, fmt, formatTable, openBenchEngine, saveRecord } from './lib/harness.ts';
@@ -12,7 +13,7 @@ import { finishEnvironment, fmt, formatTable, openBenchEngine, saveRecord } from
 export const summary = 'XLS-R front-end: eval forward and a training step on a 4.04 s clip, per stage';
 
 export const usage = `usage: spoofscan bench xlsr [--model CKPT | --preset NAME] [--samples N] [--batches LIST] [--runs N]
-                            [--no-train] [--no-eval] [--checkpoint] [--adapter A] [--json FILE]
+                            [--no-train] [--no-eval] [--checkpoint] [--precompile] [--adapter A] [--json FILE]
 
   --model CKPT    weights to load (any checkpoint spoofscan reads); default: random weights of --preset
   --preset NAME   ${Object.keys(XLSR_PRESETS).join(', ')} (default xlsr-300m)
@@ -21,6 +22,8 @@ export const usage = `usage: spoofscan bench xlsr [--model CKPT | --preset NAME]
   --runs N        timed runs per case after the first (compiling) run (default 1)
   --no-train      skip the training steps;  --no-eval  skip the eval forward
   --checkpoint    training steps with per-layer activation checkpointing
+  --precompile    before each case's first run, run it once on a short clip (same kernels, see
+                  precompileSamples) so that the first run finds its pipelines compiled
   --adapter A     auto|default|swiftshader|gles (default: SPOOFSCAN_ADAPTER or auto)
   --json FILE     where to write the JSON record (default bench-out/xlsr-<adapter>.json; the committed bench/results/ files change only when named here)`;
 
@@ -34,6 +37,22 @@ interface CaseResult {
   mode: 'eval' | 'train';
   gflop: number;
   firstRunMs: number;
+  /** Median of the timed runs after the first (the first run when --runs 0). */
+  warmMs: number;
+  /** firstRunMs − warmMs: shader compilation and other first-run costs (Mesa compiles at first dispatch). */
+  compileMs: number;
+  /** compileMs / firstRunMs. */
+  compileShare: number;
+  /** Pipelines created during the first run (new kernel variants), and the time spent creating them. */
+  pipelines: number;
+  pipelineCreateMs: number;
+  /** --precompile: the pass over a short clip before the first run (ms, pipelines it created); else null. */
+  precompileMs: number | null;
+  precompilePipelines: number | null;
+  /** CPU time of this process (all threads) in the first run and the median timed run: on a loaded machine
+   *  these stay near the work done while wall times stretch. */
+  firstCpuMs: number;
+  warmCpuMs: number;
   runsMs: number[];
   ms: number;
   gflops: number;
@@ -86,6 +105,21 @@ async function trainRun(engine: Engine, model: XlsrModel, wav: Tensor, R: Tensor
   return { featureEncoder: fe.ms + feB.ms, positionalConv: pc.ms + pcB.ms, transformer: tr.ms + trB.ms };
 }
 
+/**
+ * The shortest clip (≥ 400 samples) whose every conv output length, and the sample count itself, is congruent
+ * to the real clip's mod 8: the kernels pick their access modes (vec4 or scalar) from such residues, so a
+ * forward on this clip compiles the same pipelines as the real one at a fraction of the cost.
+ */
+export function precompileSamples(samples: number, conv: XlsrModel['config']['convLayers']): number {
+  const full = [samples, ...blockLengths(samples, conv)];
+  for (let s = 400; s < samples; s++) {
+    const got = [s, ...blockLengths(s, conv)];
+    // Lengths of at least 9 keep every dim above 1 (a dim of 1 is dropped, which changes the batch rank and so the pipeline).
+    if (got.every((n, i) => n >= Math.min(9, full[i]) && n % 8 === full[i] % 8)) return s;
+  }
+  return samples;
+}
+
 async function measure(
   engine: Engine,
   name: string,
@@ -95,6 +129,7 @@ async function measure(
   samples: number,
   runs: number,
   checkpoint: boolean,
+  precompile: boolean,
 ): Promise<CaseResult> {
   const macs = forwardMacs(model.config, samples);
   const factor = 2 * batch * (mode === 'train' ? 3 : 1) / 1e9; // a training step ≈ 3 forwards (spec model-xlsr.md §7)
@@ -105,30 +140,84 @@ async function measure(
   const R = randn([batch, T, model.config.dModel], 8);
   model.setFrozen(mode === 'train' ? 'none' : 'all');
   const once = () => (mode === 'eval' ? evalRun(engine, model, wav) : trainRun(engine, model, wav, R, checkpoint));
+  let precompileMs: number | null = null;
+  let precompilePipelines: number | null = null;
+  if (precompile) {
+    // Compile ahead of the first batch: one pass over a short clip with the same kernel variants.
+    const s = precompileSamples(samples, model.config.convLayers);
+    const p0 = performance.now();
+    const n0 = engine.stats.pipelinesCompiled;
+    const w = randn([batch, s], 9, 0.1);
+    const r = randn([batch, model.frames(s), model.config.dModel], 10);
+    if (mode === 'eval') await evalRun(engine, model, w);
+    else await trainRun(engine, model, w, r, checkpoint);
+    w.dispose();
+    r.dispose();
+    await engine.sync();
+    precompileMs = performance.now() - p0;
+    precompilePipelines = engine.stats.pipelinesCompiled - n0;
+  }
   await engine.sync();
   engine.pool.resetPeak();
   const base = engine.memory().liveBytes;
-  const first = await once();
+  const pipes0 = engine.stats.pipelinesCompiled;
+  const create0 = engine.stats.compileMs;
+  const cpu = async (): Promise<[Split, number]> => {
+    const c0 = process.cpuUsage();
+    const split = await once();
+    const c = process.cpuUsage(c0);
+    return [split, (c.user + c.system) / 1e3];
+  };
+  const [first, firstCpuMs] = await cpu();
+  const pipelines = engine.stats.pipelinesCompiled - pipes0;
+  const pipelineCreateMs = engine.stats.compileMs - create0;
   const peak = engine.memory().peakLiveBytes - base;
   const firstRunMs = STAGES.reduce((a, s) => a + first[s], 0);
   const runsMs: number[] = [];
+  const runsCpuMs: number[] = [];
   let last = first;
   for (let r = 0; r < runs; r++) {
-    last = await once();
+    const [split, c] = await cpu();
+    last = split;
     runsMs.push(STAGES.reduce((a, s) => a + last[s], 0));
+    runsCpuMs.push(c);
   }
+  const cpuSorted = [...runsCpuMs].sort((a, b) => a - b);
+  const warmCpuMs = cpuSorted.length ? cpuSorted[Math.floor((cpuSorted.length - 1) / 2)] : firstCpuMs;
   wav.dispose();
   R.dispose();
   const sorted = [...runsMs].sort((a, b) => a - b);
   const ms = sorted.length ? sorted[Math.floor((sorted.length - 1) / 2)] : firstRunMs;
-  return { case: name, batch, mode, gflop, firstRunMs, runsMs, ms, gflops: gflop / (ms / 1e3), peakPoolBytes: peak, stageMs: last, stageGflop };
+  const compileMs = Math.max(0, firstRunMs - ms);
+  return {
+    case: name,
+    batch,
+    mode,
+    gflop,
+    firstRunMs,
+    warmMs: ms,
+    compileMs,
+    compileShare: firstRunMs > 0 ? compileMs / firstRunMs : 0,
+    pipelines,
+    pipelineCreateMs,
+    precompileMs,
+    precompilePipelines,
+    firstCpuMs,
+    warmCpuMs,
+    runsMs,
+    ms,
+    gflops: gflop / (ms / 1e3),
+    peakPoolBytes: peak,
+    stageMs: last,
+    stageGflop,
+  };
 }
 
 function table(rows: readonly CaseResult[]): string {
   const MiB = (b: number) => fmt(b / 2 ** 20, 0);
   return formatTable(
-    ['case', 'GFLOP', 'first ms', 'ms', 'GFLOP/s', 'peak MiB', 'feat. enc. ms', 'pos conv ms', 'transformer ms'],
-    rows.map((r) => [r.case, fmt(r.gflop, 1), fmt(r.firstRunMs, 0), fmt(r.ms, 0), fmt(r.gflops, 1), MiB(r.peakPoolBytes), ...STAGES.map((s) => `${fmt(r.stageMs[s], 0)} (${fmt(r.stageGflop[s] / (r.stageMs[s] / 1e3), 1)})`)]),
+    ['case', 'GFLOP', 'first ms', 'warm ms', 'compile share', 'pipelines', 'first cpu ms', 'warm cpu ms', 'GFLOP/s', 'peak MiB', 'feat. enc. ms', 'pos conv ms', 'transformer ms'],
+    rows.map((r) => [r.case, fmt(r.gflop, 1), fmt(r.firstRunMs, 0), fmt(r.warmMs, 0), r.runsMs.length ? `${fmt(100 * r.compileShare, 0)} %` : '-', String(r.pipelines), fmt(r.firstCpuMs, 0), fmt(r.warmCpuMs, 0), fmt(r.gflops, 1), MiB(r.peakPoolBytes), ...STAGES.map((s) => `${fmt(r.stageMs[s], 0)} (${fmt(r.stageGflop[s] / (r.stageMs[s] / 1e3), 1)})`)]),
   );
 }
 
@@ -144,6 +233,7 @@ export async function run(argv: string[]): Promise<number> {
       'no-train': { type: 'boolean', default: false },
       'no-eval': { type: 'boolean', default: false },
       checkpoint: { type: 'boolean', default: false },
+      precompile: { type: 'boolean', default: false },
       adapter: { type: 'string' },
       json: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
@@ -188,9 +278,10 @@ export async function run(argv: string[]): Promise<number> {
   for (const [name, mode, b] of jobs) {
     const c0 = performance.now();
     try {
-      const r = await measure(engine, name, mode, b, model, samples, runs, values.checkpoint);
+      const r = await measure(engine, name, mode, b, model, samples, runs, values.checkpoint, values.precompile);
       rows.push(r);
-      console.log(`${name}: ${fmt(r.ms, 0)} ms (first ${fmt(r.firstRunMs, 0)} ms), ${fmt(r.gflops, 1)} GFLOP/s, peak ${fmt(r.peakPoolBytes / 2 ** 20, 0)} MiB [${fmt((performance.now() - c0) / 1e3, 0)} s wall]`);
+      const pre = r.precompileMs === null ? '' : `, precompile ${fmt(r.precompileMs, 0)} ms (${r.precompilePipelines} pipelines)`;
+      console.log(`${name}: ${fmt(r.ms, 0)} ms (first ${fmt(r.firstRunMs, 0)} ms, ${r.pipelines} new pipelines${pre}), ${fmt(r.gflops, 1)} GFLOP/s, peak ${fmt(r.peakPoolBytes / 2 ** 20, 0)} MiB [${fmt((performance.now() - c0) / 1e3, 0)} s wall]`);
     } catch (e) {
       const msg = `${name}: failed after ${fmt((performance.now() - c0) / 1e3, 0)} s: ${(e as Error).message}`;
       errors.push(msg);
@@ -205,6 +296,6 @@ export async function run(argv: string[]): Promise<number> {
   console.log('\nstage columns: ms (GFLOP/s). GFLOP = 2·MACs·batch (training step: ×3). Peak = pool bytes above the weights during the first run.');
   const record = { benchmark: 'xlsr', environment: env, weights, samples, frames, runs, checkpoint: values.checkpoint, rows, errors };
   await saveRecord('xlsr', engine, values, record, true);
-  console.log(JSON.stringify({ rows: rows.map((r) => ({ case: r.case, ms: Math.round(r.ms), gflops: +r.gflops.toFixed(2), peakPoolBytes: r.peakPoolBytes, stageMs: r.stageMs })), errors }));
+  console.log(JSON.stringify({ rows: rows.map((r) => ({ case: r.case, ms: Math.round(r.ms), firstRunMs: Math.round(r.firstRunMs), pipelines: r.pipelines, gflops: +r.gflops.toFixed(2), peakPoolBytes: r.peakPoolBytes, stageMs: r.stageMs })), errors }));
   return errors.length ? 1 : 0;
 }

@@ -3,8 +3,8 @@
 // and kernels/ never reads the environment. The vocabularies live here because the engine may not import
 // kernels/; kernels/ re-exports them. Node engines take them from SPOOFSCAN_* variables when opened.
 
-export type MatmulVariant = 'naive' | 'blocked' | 'tiled';
-export const MATMUL_VARIANTS: readonly MatmulVariant[] = ['naive', 'blocked', 'tiled'];
+export type MatmulVariant = 'naive' | 'blocked' | 'tiled' | 'lanes';
+export const MATMUL_VARIANTS: readonly MatmulVariant[] = ['naive', 'blocked', 'tiled', 'lanes'];
 
 export type ConvImpl = 'implicit' | 'im2col';
 export const CONV_IMPLS: readonly ConvImpl[] = ['implicit', 'im2col'];
@@ -28,6 +28,16 @@ export interface BlockedTile {
   wy: number;
 }
 
+/** Register tile of the 'lanes' matmul (kernels/matmul-lanes.ts). */
+export interface LanesTile {
+  /** Rows of C per workgroup (every lane computes all of them). */
+  tm: number;
+  /** vec4 columns of C per invocation (interleaved wx apart). */
+  tnv: number;
+  /** Invocations per workgroup (along n). */
+  wx: number;
+}
+
 /** Tiling of the implicit-GEMM conv1d kernels (kernels/conv1d-kernels.ts). */
 export interface ConvTile {
   tn: number;
@@ -39,8 +49,10 @@ export interface ConvTile {
 /** Unset fields follow the adapter (see each kernel's default). */
 export interface KernelOptions {
   matmul?: MatmulVariant;
-  /** Register tile of the 'blocked' matmul. */
-  matmulTile?: BlockedTile;
+  /** Register tile of the 'blocked' or 'lanes' matmul. */
+  matmulTile?: BlockedTile | LanesTile;
+  /** Products of at least this many multiply-adds take llvmpipe's large blocked tile (benchmarks move it). */
+  matmulLargeTileMacs?: number;
   conv?: ConvImpl;
   /** Overrides parts of the per-adapter conv1d tiling (tests force split-K; benchmarks try tiles). */
   convTile?: Partial<ConvTile>;
@@ -55,7 +67,7 @@ function pick<T extends string>(env: Readonly<Record<string, string | undefined>
   throw Object.assign(new Error(`${name}='${v}' is not one of ${allowed.join(', ')}`), { userFacing: true, exitCode: 2 });
 }
 
-/** SPOOFSCAN_MATMUL, SPOOFSCAN_CONV and SPOOFSCAN_ATTENTION as kernel options (throws on an unknown value). */
+/** SPOOFSCAN_MATMUL, SPOOFSCAN_MATMUL_LARGE_TILE_MACS, SPOOFSCAN_CONV and SPOOFSCAN_ATTENTION as kernel options (throws on an unknown value). */
 export function kernelOptionsFromEnv(env: Readonly<Record<string, string | undefined>>): KernelOptions {
   const o: KernelOptions = {};
   const matmul = pick(env, 'SPOOFSCAN_MATMUL', MATMUL_VARIANTS);
@@ -64,5 +76,11 @@ export function kernelOptionsFromEnv(env: Readonly<Record<string, string | undef
   if (matmul) o.matmul = matmul;
   if (conv) o.conv = conv;
   if (attention) o.attention = attention;
+  const macs = env.SPOOFSCAN_MATMUL_LARGE_TILE_MACS;
+  if (macs) {
+    const n = Number(macs);
+    if (Number.isNaN(n) || n < 0) throw Object.assign(new Error(`SPOOFSCAN_MATMUL_LARGE_TILE_MACS='${macs}' is not a non-negative number (or Infinity)`), { userFacing: true, exitCode: 2 });
+    o.matmulLargeTileMacs = n;
+  }
   return o;
 }

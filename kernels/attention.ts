@@ -20,6 +20,7 @@ import {
 import { ATTN_FIELDS, backwardKVSource, backwardQSource, forwardSource, type AttnShaderCfg, type MaskType } from './attention-wgsl.ts';
 import { launch, requireDType, type UValues } from './util.ts';
 import { add } from './elementwise.ts';
+import { attentionComposed, useComposedAttention } from './attention-composed.ts';
 import { matmul } from './matmul.ts';
 import { permute, reshape } from './layout.ts';
 
@@ -191,6 +192,7 @@ export function gradIf(t: Tensor, need: boolean): Tensor | null {
  * counter hash of (seed, b·H + h, n, m). Returns O [B, H, N, d_v].
  */
 export function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOptions = {}): Tensor {
+  if (useComposedAttention(q, k, opts)) return attentionComposed(q, k, v, defaultScale(geometry('attention', q, k, v).dk, opts.scale));
   const { packed, g } = forwardPacked(q, k, v, opts);
   const out = packed.view([g.B, g.H, g.N, g.dv]);
   const mask = opts.keyPaddingMask;

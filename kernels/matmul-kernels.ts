@@ -18,8 +18,12 @@ import {
 } from './matmul-common.ts';
 import { blockedSource, blockedWorkgroups, type BlockedTile } from './matmul-blocked.ts';
 import { tiledSource, tiledWorkgroups } from './matmul-tiled.ts';
+import { lanesSource, lanesSupports, lanesTileFor, lanesWorkgroups, type LanesTile } from './matmul-lanes.ts';
 
 export { type BlockedTile } from './matmul-blocked.ts';
+export { type LanesTile } from './matmul-lanes.ts';
+/** A register tile override: 'blocked' (tm, tn, wx, wy) or 'lanes' (tm, tnv, wx). */
+export type MatmulTile = BlockedTile | LanesTile;
 export { MATMUL_VARIANTS, type MatmulGeometry, type MatmulVariant } from './matmul-common.ts';
 
 const SCALAR: OperandModes = { a: 's', b: 's', c: 's' };
@@ -42,18 +46,29 @@ ${batchOffsets(rb)}
 }`;
 }
 
+/** Multiply-adds from which llvmpipe gets the large register tile (below it, compile time outweighs the gain). */
+export const LLVMPIPE_LARGE_TILE_MACS = 2 ** 26;
+
 /**
  * Register tiles per CPU adapter, measured side by side with `spoofscan bench matmul --tiles …`
  * on 1024³ and the XLS-R fc1 shapes (docs/bench.md): SwiftShader (4-wide lanes, weak register
- * allocation) is fastest with 8×8 per invocation; llvmpipe (8-wide AVX2 lanes, LLVM) with 16×16.
+ * allocation) is fastest with 8×8 per invocation; llvmpipe (8-wide AVX2 lanes, LLVM) with 32×32 in
+ * 8×1 workgroups (issue 15: 1.3–2.3× the speed of 16×16, since every storage load there is a per-lane
+ * loop, loads per multiply-add matter more than the spills of the large tile). The 32×32 shader takes
+ * 4–5× longer to compile, though (about 9–15 s against 2–4 s per access mode on a loaded 2-core
+ * machine), so llvmpipe keeps 16×16 for products under LLVMPIPE_LARGE_TILE_MACS multiply-adds.
  */
-export function blockedTileFor(adapter: Pick<AdapterSummary, 'backend'>): BlockedTile {
-  return adapter.backend === 'opengles' ? { tm: 16, tn: 16, wx: 8, wy: 4 } : { tm: 8, tn: 8, wx: 8, wy: 4 };
+export function blockedTileFor(adapter: Pick<AdapterSummary, 'backend'>, macs = Infinity, threshold = LLVMPIPE_LARGE_TILE_MACS): BlockedTile {
+  if (adapter.backend !== 'opengles') return { tm: 8, tn: 8, wx: 8, wy: 4 };
+  // The engine's kernel option matmulLargeTileMacs (SPOOFSCAN_MATMUL_LARGE_TILE_MACS) moves the threshold;
+  // benchmarks pass Infinity for the 16×16 tile everywhere.
+  return macs >= threshold ? { tm: 32, tn: 32, wx: 8, wy: 1 } : { tm: 16, tn: 16, wx: 8, wy: 4 };
 }
 
 // rb: the batch rank; modes: how each operand is read (vec4 or scalar).
 const NAIVE = defineKernel('matmul:naive', ({ rb }: { rb: number }) => naiveSource(rb));
 const BLOCKED = defineKernel('matmul:blocked', (p: { rb: number; modes: OperandModes; tile: BlockedTile }) => blockedSource(p.rb, p.modes, p.tile));
+const LANES = defineKernel('matmul:lanes', (p: { rb: number; modes: OperandModes; tile: LanesTile }) => lanesSource(p.rb, p.modes, p.tile));
 const TILED = defineKernel('matmul:tiled', (p: { rb: number; modes: OperandModes }) => tiledSource(p.rb, p.modes));
 
 export interface MatmulPlan {
@@ -66,23 +81,34 @@ export interface MatmulPlan {
 }
 
 /** The kernel, access modes and grid one call will use (exported so tests and benchmarks can report it). */
-export function planMatmul(variant: MatmulVariant, g: MatmulGeometry, adapter: Pick<AdapterSummary, 'backend'>, tileOverride?: BlockedTile): MatmulPlan {
+export function planMatmul(
+  variant: MatmulVariant,
+  g: MatmulGeometry,
+  adapter: Pick<AdapterSummary, 'backend'>,
+  tileOverride?: MatmulTile,
+  largeTileMacs = LLVMPIPE_LARGE_TILE_MACS,
+): MatmulPlan {
   const rb = g.batchShape.length;
   if (variant === 'naive') {
     return { variant, modes: SCALAR, ...NAIVE({ rb }), workgroups: [Math.ceil(g.N / 8), Math.ceil(g.M / 8), g.batch] };
   }
   const modes = operandModes(g);
-  if (variant === 'blocked') {
-    const tile = tileOverride ?? blockedTileFor(adapter);
+  if (variant === 'lanes' && lanesSupports(modes)) {
+    const tile = tileOverride && 'tnv' in tileOverride ? tileOverride : lanesTileFor(adapter);
+    return { variant, modes, ...LANES({ rb, modes, tile }), workgroups: lanesWorkgroups(tile, g.M, g.N, g.batch) };
+  }
+  if (variant === 'blocked' || variant === 'lanes') {
+    const tile = tileOverride && !('tnv' in tileOverride) ? tileOverride : blockedTileFor(adapter, g.M * g.N * g.K * g.batch, largeTileMacs);
     return { variant, modes, ...BLOCKED({ rb, modes, tile }), workgroups: blockedWorkgroups(tile, g.M, g.N, g.batch) };
   }
   return { variant, modes, ...TILED({ rb, modes }), workgroups: tiledWorkgroups(g.M, g.N, g.batch) };
 }
 
-/** Runs the variant on the engine of a, b and c (its kernel options may fix the blocked tile). */
-export function dispatchMatmul(variant: MatmulVariant, a: Tensor, b: Tensor, c: Tensor, g: MatmulGeometry, tile?: BlockedTile): void {
+/** Runs the variant on the engine of a, b and c (its kernel options may fix the tile and the large-tile threshold). */
+export function dispatchMatmul(variant: MatmulVariant, a: Tensor, b: Tensor, c: Tensor, g: MatmulGeometry, tile?: MatmulTile): void {
   const engine = engineOf('matmul', [a, b, c]);
-  const plan = planMatmul(variant, g, engine.adapter, tile ?? engine.kernelOptions.matmulTile);
+  const o = engine.kernelOptions;
+  const plan = planMatmul(variant, g, engine.adapter, tile ?? o.matmulTile, o.matmulLargeTileMacs);
   const [x, y, batch] = plan.workgroups;
   launch({
     op: 'matmul',

@@ -10,15 +10,15 @@ import { broadcastShapes, broadcastStrides, formatShape, sizeOf } from '../engin
 import { allocate, engineOf, type Tensor } from '../engine/tensor.ts';
 import { checkRank, collapseDims, requireDType } from './util.ts';
 import { sumTo } from './reduce-kernel.ts';
-import { dispatchMatmul, type BlockedTile, type MatmulGeometry, type MatmulVariant } from './matmul-kernels.ts';
+import { dispatchMatmul, type MatmulGeometry, type MatmulTile, type MatmulVariant } from './matmul-kernels.ts';
 
 export interface MatmulOptions {
   transA?: boolean;
   transB?: boolean;
   /** Force a kernel variant (benchmarks and tests); default picks by adapter. */
   variant?: MatmulVariant;
-  /** Register tile of the 'blocked' variant (tuning and benchmarks); default per adapter. */
-  blockedTile?: BlockedTile;
+  /** Register tile of the 'blocked' or 'lanes' variant (tuning and benchmarks); default per adapter. */
+  blockedTile?: MatmulTile;
 }
 
 /** The engine's variant: its kernel option, else registers-only on CPU emulators and workgroup tiles on GPUs. */

@@ -40,6 +40,12 @@ export interface Stats {
   p90Ms: number;
   minMs: number;
   meanMs: number;
+  /**
+   * Median CPU time of this process per run (all threads: llvmpipe's and SwiftShader's workers run inside it),
+   * ms. On a loaded machine wall time stretches with the other processes' share of the cores while CPU time
+   * stays close to the work done, so CPU-adapter candidates are compared on it too. Absent where not measured.
+   */
+  cpuMedianMs?: number;
 }
 
 /** Quantile q of ascending `sorted` by linear interpolation. */
@@ -51,9 +57,11 @@ export function quantile(sorted: readonly number[], q: number): number {
   return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
 }
 
-export function summarise(samples: readonly number[], reps: number): Stats {
+export function summarise(samples: readonly number[], reps: number, cpuSamples?: readonly number[]): Stats {
   const s = [...samples].sort((a, b) => a - b);
+  const cpu = cpuSamples?.length ? { cpuMedianMs: quantile([...cpuSamples].sort((a, b) => a - b), 0.5) } : {};
   return {
+    ...cpu,
     runs: s.length,
     repsPerSample: reps,
     medianMs: quantile(s, 0.5),
@@ -81,7 +89,7 @@ export interface CandidateTiming {
 
 /** Times the candidates side by side: first runs, warm-ups, then round-robin timed samples. */
 export async function timeSideBySide(engine: Engine, candidates: readonly Candidate[], o: TimingOptions): Promise<CandidateTiming[]> {
-  const state = candidates.map((c) => ({ c, first: 0, compile: 0, warm: 0, reps: 1, samples: [] as number[], total: 0 }));
+  const state = candidates.map((c) => ({ c, first: 0, compile: 0, warm: 0, reps: 1, samples: [] as number[], cpu: [] as number[], total: 0 }));
   for (const s of state) {
     const compile0 = engine.stats.compileMs;
     const t0 = performance.now();
@@ -105,15 +113,18 @@ export async function timeSideBySide(engine: Engine, candidates: readonly Candid
   while (!state.every(done)) {
     for (const s of state) {
       if (done(s)) continue;
+      const c0 = process.cpuUsage();
       const t0 = performance.now();
       for (let r = 0; r < s.reps; r++) s.c.run();
       await engine.sync();
       const dt = performance.now() - t0;
+      const c1 = process.cpuUsage(c0);
       s.samples.push(dt / s.reps);
+      s.cpu.push((c1.user + c1.system) / 1e3 / s.reps);
       s.total += dt;
     }
   }
-  return state.map((s) => ({ name: s.c.name, firstRunMs: s.first, compileMs: s.compile, warmups: s.warm, stats: summarise(s.samples, s.reps) }));
+  return state.map((s) => ({ name: s.c.name, firstRunMs: s.first, compileMs: s.compile, warmups: s.warm, stats: summarise(s.samples, s.reps, s.cpu) }));
 }
 
 export interface EnvironmentInfo {

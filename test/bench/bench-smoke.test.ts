@@ -11,6 +11,7 @@ import * as localAttention from '../../bench/local-attention.ts';
 import * as xlsr from '../../bench/xlsr.ts';
 import * as train from '../../bench/train.ts';
 import * as metrics from '../../bench/metrics.ts';
+import * as peers from '../../bench/peers.ts';
 
 useEngine();
 
@@ -42,10 +43,23 @@ describe('benchmarks run end to end on tiny cases', () => {
     const { code, record, out } = await runBench(matmul, 'matmul', ['--quick', '--sizes', '16,8x12x20:nt', '--budget', '0.01']);
     expect(code).toBe(0);
     const cases = record.cases as { label: string; results: { name: string; gflops: number; maxRelErr: number }[] }[];
-    expect(cases.map((c) => c.results.map((r) => r.name))).toEqual([['naive', 'blocked', 'tiled'], ['naive', 'blocked', 'tiled']]);
+    expect(cases.map((c) => c.results.map((r) => r.name))).toEqual([['naive', 'blocked', 'tiled', 'lanes'], ['naive', 'blocked', 'tiled', 'lanes']]);
     for (const c of cases) for (const r of c.results) expect(r.gflops).toBeGreaterThan(0);
     expect(out).toMatch(/GFLOP\/s/);
     expect(record.environment.adapterDescription).toBeTruthy();
+  });
+
+  it('peers: spoofscan against whichever peers are installed; a missing one is skipped with the reason', async () => {
+    // A python that does not exist: the torch peer must be skipped, not fail the bench.
+    const { code, record } = await runBench(peers, 'peers', ['--quick', '--sizes', '16', '--budget', '0.01', '--python', '/nonexistent/python3']);
+    expect(code).toBe(0);
+    const sizes = record.sizes as { N: number; results: { peer: string; skipped: string | null; gflops: number | null; maxRelErr: number | null }[] }[];
+    expect(sizes.map((s) => s.results.map((r) => r.peer))).toEqual([['spoofscan', 'tfjs-webgpu', 'ort-cpu', 'torch-cpu']]);
+    const [ours, , , torch] = sizes[0].results;
+    expect(ours.skipped).toBeNull();
+    expect(ours.gflops).toBeGreaterThan(0);
+    expect(torch.skipped).toMatch(/nonexistent/);
+    for (const r of sizes[0].results) if (!r.skipped) expect(r.maxRelErr).toBeLessThanOrEqual(1e-4);
   });
 
   it('conv: implicit kernels and im2col agree on a short clip', async () => {

@@ -10,7 +10,7 @@ import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { backward, getEngine, kernelOptionsFromEnv, requiresGrad, tensor, tidy, type Tensor } from '../../engine/node.ts';
 import { defaultVariant, matmul, matmulGeometry, matmulRaw } from '../../kernels/matmul.ts';
-import { MATMUL_VARIANTS, planMatmul, type MatmulVariant } from '../../kernels/matmul-kernels.ts';
+import { blockedTileFor, LLVMPIPE_LARGE_TILE_MACS, MATMUL_VARIANTS, planMatmul, type BlockedTile, type MatmulVariant } from '../../kernels/matmul-kernels.ts';
 import { operandModes, type OperandModes } from '../../kernels/matmul-common.ts';
 import { matmulGradRef, matmulRef, type MatmulRefOptions } from '../reference/matmul.ts';
 import { randomNd, sizeOf, type Nd } from '../reference/nd.ts';
@@ -44,12 +44,12 @@ function shapes(c: Case): { aShape: number[]; bShape: number[] } {
 const label = (c: Case, variant: string) =>
   `${variant} M=${c.M} N=${c.N} K=${c.K}${c.transA ? ' Aᵀ' : ''}${c.transB ? ' Bᵀ' : ''} batch [${c.aBatch}]·[${c.bBatch}]`;
 
-async function checkForward(c: Case, variant: MatmulVariant, seed: number): Promise<void> {
+async function checkForward(c: Case, variant: MatmulVariant, seed: number, blockedTile?: BlockedTile): Promise<void> {
   const { aShape, bShape } = shapes(c);
   const a = randomNd(aShape, seed);
   const b = randomNd(bShape, seed + 1);
   const ref = matmulRef(a, b, c);
-  const out = tidy(() => matmulRaw(fromNd(a), fromNd(b), { transA: c.transA, transB: c.transB, variant }));
+  const out = tidy(() => matmulRaw(fromNd(a), fromNd(b), { transA: c.transA, transB: c.transB, variant, blockedTile }));
   try {
     expect(out.shape).toEqual(ref.shape);
     expectClose(await out.data(), ref.data, dotTol(c.K, a, b), label(c, variant), ref.shape);
@@ -82,7 +82,8 @@ describe('matmul forward vs float64 reference', () => {
   }
 
   // Deterministic shapes for each access path of the fast variants, crossing the register tile
-  // (blocked: up to 16 × 16 per invocation, 8 × 4 invocations) and the 64 × 64 workgroup tile (tiled).
+  // (blocked: up to 32 × 32 per invocation, 8 × 4 invocations; lanes: 16 rows per workgroup, vec4
+  // columns 16 invocations apart) and the 64 × 64 workgroup tile (tiled).
   const pathCases: [string, Case, Partial<OperandModes>][] = [
     ['A vec4 along k, B vec4 along n', { M: 70, N: 132, K: 36, aBatch: [], bBatch: [] }, { a: 'k4', b: 'n4', c: 'v4' }],
     ['A vec4 along m, B vec4 along k', { M: 68, N: 72, K: 20, transA: true, transB: true, aBatch: [], bBatch: [] }, { a: 'm4', b: 'k4' }],
@@ -96,14 +97,16 @@ describe('matmul forward vs float64 reference', () => {
     ['vec4 with an unaligned batch stride falls back to scalar', { M: 3, N: 8, K: 5, transA: true, aBatch: [2], bBatch: [2] }, { a: 's', b: 'n4' }],
   ];
   for (const [name, c, modes] of pathCases) {
-    it(`blocked and tiled: ${name}`, async () => {
+    it(`blocked, lanes and tiled: ${name}`, async () => {
       const { aShape, bShape } = shapes(c);
       const g = matmulGeometry(aShape, bShape, Boolean(c.transA), Boolean(c.transB));
       expect(operandModes(g)).toMatchObject(modes);
-      for (const variant of ['blocked', 'tiled'] as const) {
+      for (const variant of ['blocked', 'lanes', 'tiled'] as const) {
         expect(planMatmul(variant, g, getEngine().adapter).modes).toMatchObject(modes);
         await checkForward(c, variant, 7);
       }
+      // llvmpipe's large-product tile (32 × 32 per invocation, 8 × 1 invocations), forced on these small shapes.
+      await checkForward(c, 'blocked', 8, blockedTileFor({ backend: 'opengles' }, LLVMPIPE_LARGE_TILE_MACS));
     });
   }
 
@@ -170,6 +173,20 @@ describe('variant choice', () => {
     // The key is the kernel's name and its parameters (kernels/define.ts): batch rank, operand modes, tile.
     expect(sw.key).toBe('matmul:blocked{modes:{a:"k4",b:"n4",c:"v4"},rb:1,tile:{tm:8,tn:8,wx:8,wy:4}}');
     expect(gl.key).toBe('matmul:blocked{modes:{a:"k4",b:"n4",c:"v4"},rb:1,tile:{tm:16,tn:16,wx:8,wy:4}}');
+  });
+
+  it('llvmpipe takes the large tile only for large products', () => {
+    const small = planMatmul('blocked', matmulGeometry([64, 64], [64, 64]), { backend: 'opengles' });
+    const large = planMatmul('blocked', matmulGeometry([512, 512], [512, 512]), { backend: 'opengles' });
+    expect(small.key).toMatch(/^matmul:blocked\{.*tile:\{tm:16,tn:16,wx:8,wy:4\}\}$/);
+    expect(large.key).toMatch(/^matmul:blocked\{.*tile:\{tm:32,tn:32,wx:8,wy:1\}\}$/);
+    expect(planMatmul('blocked', matmulGeometry([512, 512], [512, 512]), { backend: 'vulkan' }).key).toMatch(/^matmul:blocked\{.*tile:\{tm:8,tn:8,wx:8,wy:4\}\}$/);
+  });
+
+  it('lanes needs B as vec4 along n and C as vec4, else it runs the blocked kernel', () => {
+    const gl = { backend: 'opengles' } as const;
+    expect(planMatmul('lanes', matmulGeometry([64, 64], [64, 64]), gl).key).toMatch(/^matmul:lanes\{modes:\{a:"k4",b:"n4",c:"v4"\},rb:1,tile:\{tm:\d+,tnv:\d+,wx:\d+\}\}$/);
+    expect(planMatmul('lanes', matmulGeometry([64, 64], [64, 64], false, true), gl).key).toMatch(/^matmul:blocked\{/);
   });
 });
 
