@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { decodeAudio } from '../../train/data/decode.ts';
-import { readBytes } from '../../train/data/loader.node.ts';
+import { readBytes } from '../../train/data/files.node.ts';
 import { decodeAudioFile } from '../../train/data/read-audio.node.ts';
 import { encodeFlacVerbatim } from '../data/helpers.ts';
 import { cli } from '../helpers/cli.ts';
