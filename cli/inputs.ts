@@ -1,9 +1,10 @@
 // What `score`, `trace` and friends take as input: audio files, folders (searched recursively for .wav/.flac/
 // .mp3), or a protocol list (`--list FILE --root DIR`; ids as the list names them, labels kept). Every input
-// is checked before a model is loaded, so one bad path among thousands is reported up front; with `skipBad`
-// the rest go on and the bad ones are listed.
+// is checked before a model is loaded (the file, and its header against the limits of train/data/limits.ts), so
+// one bad path among thousands is reported up front; with `skipBad` the rest go on and the bad ones are listed.
 import { readdir, stat } from 'node:fs/promises';
 import { DataError } from '../train/data/errors.ts';
+import { probeAudioFile } from '../train/data/read-audio.node.ts';
 import { readTextSync } from '../train/data/text-file.node.ts';
 import { fsPath, hasReplacementChar, REPLACEMENT_HINT } from '../train/data/raw-path.node.ts';
 import { join, relative } from 'node:path';
@@ -35,21 +36,52 @@ async function walk(dir: string, out: string[]): Promise<void> {
   }
 }
 
+/** Why a file cannot be scored (missing, a directory or special file, empty, or a header outside the limits:
+ *  format, rate, channels, length vs the decoding budget), or null. Reads at most the file's first 64 KiB. */
 async function problemOf(path: string): Promise<string | null> {
   try {
-    const s = await stat(await fsPath(path));
-    if (s.isDirectory()) return 'is a directory';
-    if (!s.isFile()) return 'is not a regular file';
-    if (s.size === 0) return 'is empty';
+    await probeAudioFile(path);
     return null;
   } catch (e) {
+    if (e instanceof DataError) return e.message.startsWith(`${path}: `) ? e.message.slice(path.length + 2) : e.message;
     const code = (e as NodeJS.ErrnoException).code;
-    if (e instanceof DataError) return e.message.slice(path.length + 2);
     return code === 'ENOENT' ? (hasReplacementChar(path) ? `not found (${REPLACEMENT_HINT})` : 'not found') : code === 'EACCES' ? 'permission denied' : `cannot be read (${code ?? (e as Error).message})`;
   }
 }
 
-export async function collectInputs(o: { paths: string[]; list?: string; root?: string; format?: string; skipBad: boolean }): Promise<Inputs> {
+/** Files whose headers are checked at once. */
+const CHECK_CONCURRENCY = 16;
+
+/**
+ * Checks every input's file and header before a model loads. Without `skipBad`, any bad input stops the run:
+ * one bad input is one line naming it, several are listed (the first 10). With `skipBad` they are returned.
+ */
+export async function checkInputs(items: InputItem[], skipBad: boolean, canSkip = true): Promise<Inputs> {
+  const note = canSkip ? 'nothing was scored; --skip-bad scores the rest' : 'nothing was computed';
+  const problems: (string | null)[] = new Array(items.length).fill(null);
+  let next = 0;
+  const work = async () => {
+    while (next < items.length) {
+      const k = next++;
+      problems[k] = await problemOf(items[k].path);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(CHECK_CONCURRENCY, items.length) }, work));
+  const skipped = items.flatMap((it, i) => (problems[i] ? [{ path: it.path, reason: problems[i]! }] : []));
+  if (skipped.length && !skipBad) {
+    if (skipped.length === 1) {
+      const more = items.length > 1 ? ` (1 of ${items.length} inputs; ${note})` : '';
+      throw new UserError(`${skipped[0].path}: ${skipped[0].reason}${more}`);
+    }
+    const show = skipped.slice(0, 10).map((s) => `  ${s.path}: ${s.reason}`);
+    if (skipped.length > 10) show.push(`  … and ${skipped.length - 10} more`);
+    throw new UserError(`${skipped.length} of ${items.length} inputs cannot be used (${note}):\n${show.join('\n')}`);
+  }
+  return { items: items.filter((_, i) => !problems[i]), skipped };
+}
+
+/** `canSkip`: the command has --skip-bad (the error says so). */
+export async function collectInputs(o: { paths: string[]; list?: string; root?: string; format?: string; skipBad: boolean; canSkip?: boolean }): Promise<Inputs> {
   const items: InputItem[] = [];
   if (o.list) {
     let text: string;
@@ -80,12 +112,5 @@ export async function collectInputs(o: { paths: string[]; list?: string; root?: 
     } else items.push({ id: p, path: p });
   }
   if (!items.length) throw new UserError('no audio given: name files or folders, or --list FILE --root DIR');
-  const problems = await Promise.all(items.map((it) => problemOf(it.path)));
-  const skipped = items.flatMap((it, i) => (problems[i] ? [{ path: it.path, reason: problems[i]! }] : []));
-  if (skipped.length && !o.skipBad) {
-    const show = skipped.slice(0, 10).map((s) => `  ${s.path}: ${s.reason}`);
-    if (skipped.length > 10) show.push(`  … and ${skipped.length - 10} more`);
-    throw new UserError(`${skipped.length} of ${items.length} inputs cannot be scored (nothing was scored; --skip-bad scores the rest):\n${show.join('\n')}`);
-  }
-  return { items: items.filter((_, i) => !problems[i]), skipped };
+  return checkInputs(items, o.skipBad, o.canSkip ?? true);
 }
