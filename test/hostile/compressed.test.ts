@@ -9,7 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { bytesAudioReader, decodeAudio } from '../../train/data/decode.ts';
 import { InlineSource } from '../../train/data/loader.ts';
 import { readBytes } from '../../train/data/files.node.ts';
-import { decodeAudioFile } from '../../train/data/read-audio.node.ts';
+import { decodeAudioFile, probeAudioFile } from '../../train/data/read-audio.node.ts';
 import { encodeFlacVerbatim } from '../data/helpers.ts';
 import { cli } from '../helpers/cli.ts';
 
@@ -175,6 +175,24 @@ describe('MP3: the size-based estimate, then a decoded-length bound', () => {
     const ok = await decodeAudioFile(path, { maxDecodedSamples: 2_000_000 });
     expect(ok).toMatchObject({ format: 'mp3', channels: 1, sampleRate: 44100 });
     expect(ok.frames).toBeGreaterThan(400_000);
+  });
+
+  it('an ID3 tag longer than the 64 KiB probe (cover art) is read past; one claiming 20 MiB is refused', async () => {
+    const fixture = new Uint8Array(readFileSync(new URL('../data/fixtures/tone1k-44100-mono.mp3', import.meta.url)));
+    const id3 = (size: number) => {
+      const h = new Uint8Array(10 + Math.min(size, 200_000));
+      h.set([0x49, 0x44, 0x33, 4, 0, 0, (size >> 21) & 0x7f, (size >> 14) & 0x7f, (size >> 7) & 0x7f, size & 0x7f]);
+      return h;
+    };
+    const tagged = concat([id3(100_000), fixture.subarray(fixture[0] === 0x49 ? 10 + (((fixture[6] & 0x7f) << 21) | ((fixture[7] & 0x7f) << 14) | ((fixture[8] & 0x7f) << 7) | (fixture[9] & 0x7f)) : 0)]);
+    const path = join(dir, 'art.mp3');
+    writeFileSync(path, tagged);
+    const d = await decodeAudioFile(path);
+    expect(d).toEqual(await decodeAudio(tagged, path));
+    expect(d.format).toBe('mp3');
+    expect(await probeAudioFile(path)).toMatchObject({ format: 'mp3', sampleRate: 44100 });
+    const junk = sparse('junk.mp3', id3(20 << 20), 100_000_000);
+    await expect(decodeAudioFile(junk)).rejects.toThrow(/junk\.mp3: ID3 tag of 20971530 bytes before the audio \(more than 16 MiB\)/);
   });
 
   it('streamed from the file = decoded from bytes (the stored fixtures)', async () => {

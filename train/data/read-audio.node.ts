@@ -6,7 +6,7 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { decodeAudio, prepareAudio, probeAudio, type AudioProbe, type LoadedAudio, type LoadOptions } from './decode.ts';
 import { AudioError, DataError } from './errors.ts';
-import { sniffFormat } from './headers.ts';
+import { id3Length, sniffFormat } from './headers.ts';
 import { checkSamples, type AudioLimits } from './limits.ts';
 import { fsProblem, readBytes, regularFileSize } from './files.node.ts';
 import { fsPath } from './raw-path.node.ts';
@@ -14,6 +14,8 @@ import { decodeFlacStream, decodeMp3Stream, type DecodedAudio } from './stream-d
 
 const PROBE_BYTES = 1 << 16;
 const CHUNK_BYTES = 1 << 20;
+/** Longest ID3 tag read past to find an MP3's first frame. */
+const MAX_ID3_BYTES = 16 << 20;
 
 async function readAt(fh: FileHandle, buf: Uint8Array, pos: number): Promise<number> {
   let done = 0;
@@ -54,11 +56,21 @@ async function openWithPrefix(path: string, bytes: number): Promise<{ fh: FileHa
     throw fsProblem(e, path);
   }
   try {
-    const prefix = new Uint8Array(Math.min(size, bytes));
-    const got = await readAt(fh, prefix, 0);
+    let prefix = new Uint8Array(Math.min(size, bytes));
+    let got = await readAt(fh, prefix, 0);
+    // An MP3 may start with a long ID3 tag (cover art): read past it, so the first frame is in the prefix.
+    const tag = id3Length(prefix.subarray(0, got));
+    if (tag > MAX_ID3_BYTES) throw new AudioError(`ID3 tag of ${tag} bytes before the audio (more than ${MAX_ID3_BYTES >> 20} MiB): corrupt, or not audio`, path);
+    if (got === prefix.length && tag + bytes > got && got < size) {
+      const more = new Uint8Array(Math.min(size, tag + bytes));
+      more.set(prefix);
+      got += await readAt(fh, more.subarray(got), got);
+      prefix = more;
+    }
     return { fh, head: prefix.subarray(0, got), size };
   } catch (e) {
     await fh.close();
+    if (e instanceof DataError) throw e;
     throw fsProblem(e, path);
   }
 }
