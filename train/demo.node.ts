@@ -11,7 +11,7 @@ import { fileSource } from '../models/io/file-source.node.ts';
 import { readModelInfo, type ModelInfo } from '../models/model-info.ts';
 import { TracingModel } from '../models/tracer/tracing-model.ts';
 import { defaultConfig, mergeConfig, type TrainConfig, type TrainTask } from './config.ts';
-import { readBytes } from './data/loader.node.ts';
+import { decodeAudioFile } from './data/read-audio.node.ts';
 import { labelIndex } from './data/protocols.ts';
 import { detectionResult, groupOf, scoreList, tracingResult, type DetectionResult, type ScoredTrial, type TracingResult } from './evaluate.ts';
 import { detectionReport, tracingReport } from './metrics/report.ts';
@@ -140,8 +140,8 @@ export async function runDemo(out: string, opts: { quick: boolean; adapter: stri
   const tr = await openModel(join(out, 'tracer', 'best.safetensors'), (s) => TracingModel.open(s));
   try {
     const total = evalDet.length + evalTr.length;
-    const detTrials = await scoreList(det.model, evalDet, readBytes, clip, (d) => ev.evalProgress(d, total));
-    const trTrials = await scoreList(tr.model, evalTr, readBytes, { ...clip, window: trCfg.crop }, (d) => ev.evalProgress(evalDet.length + d, total));
+    const detTrials = await scoreList(det.model, evalDet, decodeAudioFile, clip, (d) => ev.evalProgress(d, total));
+    const trTrials = await scoreList(tr.model, evalTr, decodeAudioFile, { ...clip, window: trCfg.crop }, (d) => ev.evalProgress(evalDet.length + d, total));
     // The calibration fitted on dev (stored in the checkpoint) turns eval scores into LLRs: never refitted on eval.
     const cal = det.info.calibration;
     const detection = detectionResult(detTrials, unseen, cal ? { a: cal.a, c: cal.c, prior: cal.prior ?? 0.5, objective: NaN, iterations: 0, gradient: 0, converged: true, separable: cal.separable ?? false } : undefined);

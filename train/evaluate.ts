@@ -7,7 +7,7 @@ import { tracerLogits } from '../inference/trace.ts';
 import { Detector } from '../models/detector.ts';
 import type { SpoofModel } from '../models/spoof-model.ts';
 import { openSetDecisions } from '../models/tracer/open-set.ts';
-import { loadAudio } from './data/decode.ts';
+import { prepareAudio, type AudioReader } from './data/decode.ts';
 import { labelIndex, parentDirName, type TrialRecord } from './data/protocols.ts';
 import { detectionBreakdown, type DetectionBreakdown } from './metrics/breakdown.ts';
 import { fitCalibration, applyCalibration, type Calibration } from './metrics/calibration.ts';
@@ -19,17 +19,18 @@ export interface ScoredTrial {
   logits: number[];
 }
 
-/** Scores every record in order; `onTrial` after each (progress). Audio of the next file is read meanwhile. */
+/** Scores every record in order; `onTrial` after each (progress). Audio of the next file is read meanwhile.
+ *  `read` decodes a file (Node: decodeAudioFile, FLAC/MP3 streamed; a browser: bytesAudioReader). */
 export async function scoreList(
   model: SpoofModel,
   records: readonly TrialRecord[],
-  read: (path: string) => Promise<Uint8Array>,
+  read: AudioReader,
   opts: ClipOptions,
   onTrial?: (done: number, total: number) => void,
 ): Promise<ScoredTrial[]> {
   const fn = model instanceof Detector ? detectorLogits(model) : tracerLogits(model);
   const out: ScoredTrial[] = [];
-  const load = (r: TrialRecord) => read(r.path).then((b) => loadAudio(b, r.path));
+  const load = (r: TrialRecord) => read(r.path).then((d) => prepareAudio(d, r.path));
   let next = records.length ? load(records[0]) : null;
   for (let i = 0; i < records.length; i++) {
     const audio = await next!;

@@ -7,7 +7,8 @@ import { fileSource } from '../models/io/file-source.node.ts';
 import type { SpoofModel } from '../models/spoof-model.ts';
 import { buildModel } from './build-model.ts';
 import { ConfigError, validateConfig, type TrainConfig } from './config.ts';
-import { createNodeLoader, checkFilesExist, readBytes } from './data/loader.node.ts';
+import { createNodeLoader, checkFilesExist } from './data/loader.node.ts';
+import { decodeAudioFile } from './data/read-audio.node.ts';
 import type { DataLoader } from './data/loader.ts';
 import { detectProtocolFormat, labelIndex, parentDirName, parseProtocol, PROTOCOL_FORMATS, type ProtocolFormat, type TrialRecord } from './data/protocols.ts';
 import { RunDir } from './run-dir.node.ts';
@@ -116,7 +117,7 @@ export async function openSession(config: TrainConfig, dir: string, opts: { resu
       skipFileCheck: true,
       pipeline: { policy: 'repeat-random', length: c.crop, seed: c.seed, rawboost: c.rawboost },
     });
-    trainer = new Trainer({ config: c, model, train: loader, dev: data.dev, readDev: readBytes, classNames: data.classNames, store: run, events: opts.events, provenance: opts.provenance });
+    trainer = new Trainer({ config: c, model, train: loader, dev: data.dev, readDev: decodeAudioFile, classNames: data.classNames, store: run, events: opts.events, provenance: opts.provenance });
     if (opts.resume && run.hasState()) {
       const snap = await run.loadState();
       trainer.restore(snap);

@@ -16,6 +16,7 @@ import type { HostTensor as IoTensor } from '../models/io/dtypes.ts';
 import { modelConfig, parameterGroups, type SpoofModel } from '../models/spoof-model.ts';
 import { modelInfoMetadata as metadataOf, type ModelInfo, type Provenance } from '../models/model-info.ts';
 import { learningRate, type TrainConfig } from './config.ts';
+import type { AudioReader } from './data/decode.ts';
 import type { DataLoader } from './data/loader.ts';
 import type { TrialRecord } from './data/protocols.ts';
 import { detectionResult, scoreList, tracingResult, type DetectionResult, type ScoredTrial, type TracingResult } from './evaluate.ts';
@@ -102,7 +103,8 @@ export interface TrainerInit {
   model: SpoofModel;
   train: DataLoader;
   dev: readonly TrialRecord[];
-  readDev: (path: string) => Promise<Uint8Array>;
+  /** Reads and decodes a dev file (Node: decodeAudioFile; elsewhere bytesAudioReader). */
+  readDev: AudioReader;
   classNames: string[];
   store: RunStore;
   events?: TrainEvents;

@@ -15,7 +15,7 @@ import { loadAudioFile } from '../../train/data/read-audio.node.ts';
 import { UserError } from '../../common/errors.ts';
 import { formatShardTag } from '../../inference/shard.ts';
 import { FEATURES_FORMAT, openFeatures, settingsOf, SHARD_KEY, writeMergedFeatures, type OpenFeatures } from '../features-merge.ts';
-import { collectInputs, type InputItem } from '../inputs.ts';
+import { checkHeaders, collectInputs, type InputItem } from '../inputs.ts';
 import { Progress } from '../../common/progress.ts';
 import { planShard, SHARD_HELP, SHARD_OPTIONS } from '../shard-output.ts';
 
@@ -148,7 +148,7 @@ export async function run(argv: string[]): Promise<number> {
   const selection: LayerSelection = values.layers;
   const normalize = values.normalize;
   const all: InputItem[] = values.list
-    ? (await collectInputs({ paths: files, list: values.list, root: values.root, format: values['list-format'], skipBad: false })).items
+    ? (await collectInputs({ paths: files, list: values.list, root: values.root, format: values['list-format'], skipBad: false, canSkip: false })).items
     : files.map((f) => ({ id: f, path: f }));
   const plan = planShard(values, all);
   const out = plan.out!;
@@ -184,6 +184,7 @@ export async function run(argv: string[]): Promise<number> {
       console.error(`${out}: all ${r.inputs} inputs already done; nothing to compute`);
       return 0;
     }
+    await checkHeaders(todo.map((x) => x.item), false, false); // every file and header, before the model loads
 
     await initEngine();
     const source = await fileSource(values.model);

@@ -10,6 +10,7 @@ import { receptiveField } from '../../models/xlsr/config.ts';
 import { CROP_LENGTH } from '../../train/data/crop.ts';
 import { loadAudioFile } from '../../train/data/read-audio.node.ts';
 import { UserError } from '../../common/errors.ts';
+import { checkHeaders } from '../inputs.ts';
 import { CLIP_COMMAND_OPTIONS, clipCommandSetup, forEachInput, openCheckpointModel, reportSkipped, writeScoreFile } from '../clip-command.ts';
 import { Progress } from '../../common/progress.ts';
 import { planShard, ResumableScoreFile, SHARD_HELP, SHARD_OPTIONS } from '../shard-output.ts';
@@ -88,6 +89,10 @@ export async function run(argv: string[]): Promise<number> {
     console.error(`${out}: all ${plan.items.length} inputs already scored; nothing to do`);
     return 0;
   }
+  // Every file this run reads, and its header, is checked before the model loads (--skip-bad: listed and skipped).
+  const checked = await checkHeaders((saved ? plan.items.filter((x) => !saved.has(x.item.id)) : plan.items).map((x) => x.item), Boolean(values['skip-bad']));
+  const skipped = [...inputs.skipped, ...checked.skipped];
+  const todo = checked.items;
   const opened = await openCheckpointModel(values.model, 'detector', async (s) => {
     const r = await Detector.open(s);
     return { weights: r.weights, model: r.detector };
@@ -112,8 +117,6 @@ export async function run(argv: string[]): Promise<number> {
   const minSamples = clip.crop === 'full' ? receptiveField(detector.xlsr.config.convLayers) : 1;
   const comments = [`score_type=bona_logit`, `model=${modelPath}`, `decision: ${rule}`, `crop=${clip.crop}`];
   const rows: ScoreRow[] = [];
-  const skipped = [...inputs.skipped];
-  const todo = (saved ? plan.items.filter((x) => !saved.has(x.item.id)) : plan.items).map((x) => x.item);
   const progress = todo.length > 1 ? new Progress('score', todo.length, 'files') : null;
   saved?.setLayout(formatDetectionScores([], format, comments));
   try {

@@ -8,6 +8,7 @@ import { DEFAULT_OPEN_SET_THRESHOLD } from '../../models/tracer/open-set.ts';
 import { TracingModel } from '../../models/tracer/tracing-model.ts';
 import { loadAudioFile } from '../../train/data/read-audio.node.ts';
 import { UserError } from '../../common/errors.ts';
+import { checkHeaders } from '../inputs.ts';
 import { CLIP_COMMAND_OPTIONS, clipCommandSetup, forEachInput, openCheckpointModel, reportSkipped, writeScoreFile } from '../clip-command.ts';
 import { Progress } from '../../common/progress.ts';
 import { planShard, ResumableScoreFile, SHARD_HELP, SHARD_OPTIONS } from '../shard-output.ts';
@@ -59,6 +60,10 @@ export async function run(argv: string[]): Promise<number> {
     console.error(`${out}: all ${plan.items.length} inputs already traced; nothing to do`);
     return 0;
   }
+  // Every file this run reads, and its header, is checked before the model loads (--skip-bad: listed and skipped).
+  const checked = await checkHeaders((saved ? plan.items.filter((x) => !saved.has(x.item.id)) : plan.items).map((x) => x.item), Boolean(values['skip-bad']));
+  const skipped = [...inputs.skipped, ...checked.skipped];
+  const todo = checked.items;
   const { model, info, path: modelPath } = await openCheckpointModel(values.model, 'tracer', (s) => TracingModel.open(s), !values.json);
   if (info.task === 'detect') {
     model.dispose();
@@ -68,8 +73,6 @@ export async function run(argv: string[]): Promise<number> {
   const names = info.classes;
   const classNames = Array.from({ length: model.classes }, (_, k) => names?.[k] ?? `class ${k}`);
   const rows: (TracingRow & { top: { name: string; prob: number }[] })[] = [];
-  const skipped = [...inputs.skipped];
-  const todo = (saved ? plan.items.filter((x) => !saved.has(x.item.id)) : plan.items).map((x) => x.item);
   const progress = todo.length > 1 ? new Progress('trace', todo.length, 'files') : null;
   saved?.setLayout(formatTracingScores([], classNames, threshold, format));
   try {

@@ -7,7 +7,9 @@ import { WindowScoreAverager } from '../../train/data/crop.ts';
 import { decodeAudio } from '../../train/data/decode.ts';
 import { DataError } from '../../train/data/errors.ts';
 import { DataLoader, epochOrder, formatThroughput, InlineSource, type Batch } from '../../train/data/loader.ts';
-import { createNodeLoader, readBytes, WorkerPoolSource } from '../../train/data/loader.node.ts';
+import { createNodeLoader, WorkerPoolSource } from '../../train/data/loader.node.ts';
+import { readBytes } from '../../train/data/files.node.ts';
+import { decodeAudioFile } from '../../train/data/read-audio.node.ts';
 import type { PipelineOptions } from '../../train/data/pipeline.ts';
 import { parseProtocol, type TrialRecord } from '../../train/data/protocols.ts';
 import { encodeWav } from '../../train/data/wav.ts';
@@ -62,7 +64,7 @@ describe('DataLoader on the mini corpus', () => {
   });
 
   it('batches are plain Float32Array [B, 64600] with labels and record indices', async () => {
-    const loader = new DataLoader(subset, new InlineSource(readBytes, pipeline), opts);
+    const loader = new DataLoader(subset, new InlineSource(decodeAudioFile, pipeline), opts);
     const batches = await collect(loader, 0);
     expect(batches.length).toBe(Math.floor(subset.length / 4));
     expect(loader.batchesPerEpoch()).toBe(batches.length);
@@ -83,7 +85,7 @@ describe('DataLoader on the mini corpus', () => {
   });
 
   it('an epoch started at a position (a resumed run) yields exactly the rest of the full epoch, in every prefetch state', async () => {
-    const loader = new DataLoader(subset, new InlineSource(readBytes, pipeline), { ...opts, prefetch: 3 });
+    const loader = new DataLoader(subset, new InlineSource(decodeAudioFile, pipeline), { ...opts, prefetch: 3 });
     const whole = await collect(loader, 2);
     for (const k of [1, 2, whole.length - 1]) {
       const rest: Batch[] = [];
@@ -99,7 +101,7 @@ describe('DataLoader on the mini corpus', () => {
 
   it("policy 'full': whole utterances, never two lengths in one batch", async () => {
     const recs = subset.slice(0, 3);
-    const loader = new DataLoader(recs, new InlineSource(readBytes, { policy: 'full', seed: 0 }), { batchSize: 2, seed: 0, shuffle: false });
+    const loader = new DataLoader(recs, new InlineSource(decodeAudioFile, { policy: 'full', seed: 0 }), { batchSize: 2, seed: 0, shuffle: false });
     const batches = await collect(loader, 0);
     const frames = await Promise.all(recs.map(async (r) => (await decodeAudio(await readBytes(r.path), r.path)).frames));
     expect(new Set(frames).size).toBe(3);
@@ -108,7 +110,7 @@ describe('DataLoader on the mini corpus', () => {
   });
 
   it('same seed → same batches (inline and in worker threads alike); a new epoch → a new order', async () => {
-    const inline = await collect(new DataLoader(subset, new InlineSource(readBytes, pipeline), opts), 0);
+    const inline = await collect(new DataLoader(subset, new InlineSource(decodeAudioFile, pipeline), opts), 0);
     const pool = new WorkerPoolSource(pipeline, 2);
     pools.push(pool);
     const viaWorkers = new DataLoader(subset, pool, opts);
@@ -125,7 +127,7 @@ describe('DataLoader on the mini corpus', () => {
   it('RawBoost and random crops are seeded per (seed, epoch, position); turning RawBoost on keeps the crop offsets', async () => {
     const recs = subset.slice(0, 4);
     const mk = (rawboost: number, seed = 1234) =>
-      new DataLoader(recs, new InlineSource(readBytes, { ...pipeline, rawboost, seed }), { ...opts, seed: 5 });
+      new DataLoader(recs, new InlineSource(decodeAudioFile, { ...pipeline, rawboost, seed }), { ...opts, seed: 5 });
     const same = (a: Float32Array, b: Float32Array) => Buffer.from(a.buffer).equals(Buffer.from(b.buffer));
     const [plain] = await collect(mk(0), 0);
     const [aug1] = await collect(mk(3), 0);
@@ -154,7 +156,7 @@ describe('DataLoader on the mini corpus', () => {
   it('evaluation windows: several rows per long utterance, averaged back to one score each', async () => {
     const recs = subset.slice(0, 6);
     const L = 16000;
-    const loader = new DataLoader(recs, new InlineSource(readBytes, { policy: 'windows', length: L, seed: 0 }), {
+    const loader = new DataLoader(recs, new InlineSource(decodeAudioFile, { policy: 'windows', length: L, seed: 0 }), {
       batchSize: 5,
       seed: 0,
       shuffle: false,

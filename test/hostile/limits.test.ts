@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { checkFullLength, checkWindowPlan, parseWindowLength } from '../../train/data/crop.ts';
-import { readBytes } from '../../train/data/loader.node.ts';
+import { readBytes } from '../../train/data/files.node.ts';
 import { resampleKernel } from '../../train/data/resample.ts';
 import { encodeWav } from '../../train/data/wav.ts';
 

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { fsPath } from '../../train/data/raw-path.node.ts';
-import { readBytes, regularFileSize } from '../../train/data/loader.node.ts';
+import { readBytes, regularFileSize } from '../../train/data/files.node.ts';
 import { encodeWav } from '../../train/data/wav.ts';
 import { cli } from '../helpers/cli.ts';
 

@@ -13,6 +13,7 @@ import { NES2NET_LA } from '../../models/nes2net/config.ts';
 import { XLSR_TINY } from '../../models/xlsr/config.ts';
 import { buildModel } from '../../train/build-model.ts';
 import { defaultConfig, mergeConfig, validateConfig, type TrainConfig } from '../../train/config.ts';
+import { bytesAudioReader } from '../../train/data/decode.ts';
 import { DataLoader, type ItemSource } from '../../train/data/loader.ts';
 import type { TrialRecord } from '../../train/data/protocols.ts';
 import { encodeWav } from '../../train/data/wav.ts';
@@ -117,7 +118,7 @@ async function trainGolden(): Promise<{ steps: StepRecord[]; final: Map<string, 
     { path: 'dev/bona.wav', label: 'bonafide', source: 'golden dev 1' },
     { path: 'dev/spoof.wav', label: 'spoof', source: 'golden dev 2' },
   ];
-  const readDev = async (path: string) => encodeWav(hashValues(L, path === 'dev/bona.wav' ? 2001 : 2002, 0, 0.1), 16000);
+  const readDev = bytesAudioReader(async (path: string) => encodeWav(hashValues(L, path === 'dev/bona.wav' ? 2001 : 2002, 0, 0.1), 16000));
 
   const log: LogRecord[] = [];
   const store: RunStore = {

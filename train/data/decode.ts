@@ -5,7 +5,7 @@
 import { AudioError } from './errors.ts';
 import { checkSamples, type AudioLimits } from './limits.ts';
 import { formatName, parseWav, probeWav } from './wav.ts';
-import { checkFlacHeader, checkMp3Header, flacAudioStart, flacStreamInfo, mp3FrameEstimate, sniffFormat, type ContainerFormat } from './headers.ts';
+import { checkFlacHeader, checkMp3Header, flacAudioStart, flacStreamInfo, id3Length, mp3FrameEstimate, sniffFormat, type ContainerFormat } from './headers.ts';
 import { decodeFlacStream, decodeMp3Stream, slices, type DecodedAudio } from './stream-decode.ts';
 import { resample, resamplerName, TARGET_RATE, type ResampleOptions } from './resample.ts';
 
@@ -50,6 +50,7 @@ export function probeAudio(prefix: Uint8Array, size: number, file?: string, limi
   }
   if (fmt === 'ogg') throw new AudioError('Ogg audio is not supported (supported: WAV, FLAC, MP3)', file);
   if (prefix.length < Math.min(size, 16)) return null;
+  if (prefix.length < size && id3Length(prefix) + 16 > prefix.length) return null; // an ID3 tag (cover art) longer than the prefix
   throw new AudioError('unrecognised audio format (supported: WAV, FLAC, MP3)', file);
 }
 
@@ -79,6 +80,18 @@ async function decodeUnchecked(bytes: Uint8Array, file: string | undefined, limi
   if (fmt === 'mp3') return decodeMp3Stream(bytes, bytes.length, slices(bytes), file, limits);
   if (fmt === 'ogg') throw new AudioError('Ogg audio is not supported (supported: WAV, FLAC, MP3)', file);
   throw new AudioError('unrecognised audio format (supported: WAV, FLAC, MP3)', file);
+}
+
+/**
+ * Reads and decodes one audio file by path, at its own rate (what the loader's InlineSource and evaluation take).
+ * Node passes decodeAudioFile (read-audio.node.ts: FLAC/MP3 streamed from the file); elsewhere bytesAudioReader
+ * wraps whatever fetches the bytes. Both give the same samples for the same file.
+ */
+export type AudioReader = (path: string, limits?: AudioLimits) => Promise<DecodedAudio>;
+
+/** An AudioReader over a bytes reader (fetch, File, a map of test files…): reads the bytes, then decodes them. */
+export function bytesAudioReader(read: (path: string) => Promise<Uint8Array>): AudioReader {
+  return async (path, limits) => decodeAudio(await read(path), path, limits);
 }
 
 /** Averages channels to mono (spec data.md §1). A mono input is returned as is. */

@@ -1,14 +1,14 @@
 // Body of one data-loader worker thread: reads and decodes files (FLAC/MP3 streamed, read-audio.node.ts), runs the item pipeline, posts the samples back
 // (transferred, not copied).
 import { parentPort, workerData } from 'node:worker_threads';
-import { prepareLoaded, type ItemJob, type PipelineOptions } from './pipeline.ts';
-import { loadAudioFile } from './read-audio.node.ts';
+import { prepareRead, type ItemJob, type PipelineOptions } from './pipeline.ts';
+import { decodeAudioFile } from './read-audio.node.ts';
 
 const opts = workerData as PipelineOptions;
 
 parentPort!.on('message', async (msg: { id: number; job: ItemJob }) => {
   try {
-    const r = prepareLoaded(await loadAudioFile(msg.job.path, opts.load), msg.job, opts);
+    const r = await prepareRead(decodeAudioFile, msg.job, opts);
     const data = r.data.byteOffset === 0 && r.data.byteLength === r.data.buffer.byteLength ? r.data : r.data.slice();
     parentPort!.postMessage({ id: msg.id, result: { ...r, data } }, [data.buffer as ArrayBuffer]);
   } catch (e) {

@@ -1,107 +1,16 @@
 // Node side of the data loader: a pool of worker_threads that decode, augment and crop items ahead
-// of the consumer (the GPU), plus file helpers (reading bytes, checking that every listed file exists
-// before training starts).
+// of the consumer (the GPU), and the check that every listed file exists before training starts.
+// (Opening and reading audio files safely: files.node.ts; decoding them: read-audio.node.ts.)
 
-import { open, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { probeAudio } from './decode.ts';
-import { AudioError, DataError } from './errors.ts';
-import { MAX_AUDIO_FILE_BYTES, type AudioLimits } from './limits.ts';
-import { fsPath, hasReplacementChar, REPLACEMENT_HINT } from './raw-path.node.ts';
+import { DataError } from './errors.ts';
+import { fsPath } from './raw-path.node.ts';
+import { decodeAudioFile } from './read-audio.node.ts';
 import { DataLoader, InlineSource, type ItemSource, type LoaderOptions } from './loader.ts';
 import type { ItemJob, ItemResult, PipelineOptions } from './pipeline.ts';
 import type { TrialRecord } from './protocols.ts';
-
-/** Bytes read first to check an audio header before reading the rest. */
-const PROBE_BYTES = 1 << 16;
-
-const STAT_PROBLEMS: Record<string, string> = {
-  ENOENT: 'file not found',
-  ENOTDIR: 'file not found (a component of the path is not a directory)',
-  ELOOP: 'too many levels of symbolic links (a symlink loop?)',
-  EACCES: 'permission denied',
-  EPERM: 'permission denied',
-  ENAMETOOLONG: 'file name too long',
-  EISDIR: 'is a directory, not an audio file',
-  EIO: 'input/output error',
-};
-
-/** A file-system error as a DataError naming the file; anything else is rethrown untouched. */
-export function fsProblem(e: unknown, path: string): DataError {
-  const code = (e as { code?: unknown })?.code;
-  if (typeof code === 'string' && !code.startsWith('ERR_')) {
-    const hint = code === 'ENOENT' && hasReplacementChar(path) ? `; ${REPLACEMENT_HINT}` : '';
-    return new DataError(`${STAT_PROBLEMS[code] ?? (e as Error).message.replace(/^\w+: /, '')} (${code})${hint}`, path);
-  }
-  throw e;
-}
-
-function kindOf(st: import('node:fs').Stats): string {
-  if (st.isDirectory()) return 'a directory';
-  if (st.isFIFO()) return 'a named pipe (FIFO)';
-  if (st.isCharacterDevice()) return 'a character device';
-  if (st.isBlockDevice()) return 'a block device';
-  if (st.isSocket()) return 'a socket';
-  return 'not a regular file';
-}
-
-/** The size of a regular file; a DataError naming the file for anything else (directory, FIFO, device, symlink
- *  loop, missing). Never opens the path first, so a FIFO cannot block the process. */
-export async function regularFileSize(path: string, maxBytes = MAX_AUDIO_FILE_BYTES): Promise<number> {
-  let st;
-  try {
-    st = await stat(await fsPath(path));
-  } catch (e) {
-    if (e instanceof DataError) throw e;
-    throw fsProblem(e, path);
-  }
-  if (!st.isFile()) throw new DataError(`${kindOf(st)}, not a regular file`, path);
-  if (st.size > maxBytes) throw new DataError(`file of ${st.size} bytes is larger than the ${maxBytes}-byte limit for one input`, path);
-  return st.size;
-}
-
-/**
- * Reads an audio file safely: regular files only, an empty file is "empty", the header (WAV, FLAC, MP3) is checked
- * against the limits in limits.ts from the first 64 KiB before the rest is read, and a WAV is read only up to the
- * end of its data chunk. Every problem is a DataError/AudioError naming the file.
- */
-export async function readBytes(path: string, limits: AudioLimits = {}): Promise<Uint8Array> {
-  const size = await regularFileSize(path);
-  if (size === 0) throw new AudioError('empty file (0 bytes)', path);
-  let fh;
-  try {
-    fh = await open(await fsPath(path), 'r');
-  } catch (e) {
-    throw fsProblem(e, path);
-  }
-  try {
-    const readAt = async (buf: Uint8Array, from: number): Promise<number> => {
-      let done = from;
-      while (done < buf.length) {
-        const { bytesRead } = await fh.read(buf, done, Math.min(buf.length - done, 1 << 30), done);
-        if (bytesRead === 0) break;
-        done += bytesRead;
-      }
-      return done;
-    };
-    const probeBuf = new Uint8Array(Math.min(size, PROBE_BYTES));
-    const got = await readAt(probeBuf, 0);
-    if (got === 0) throw new AudioError('empty file (0 bytes)', path);
-    const probe = probeAudio(probeBuf.subarray(0, got), size, path, limits);
-    const need = probe ? probe.needBytes : size;
-    if (need <= got) return probeBuf.subarray(0, need);
-    const all = new Uint8Array(need);
-    all.set(probeBuf.subarray(0, got));
-    const n = await readAt(all, got);
-    return n === need ? all : all.subarray(0, n); // shrank while reading: the parser reports the truncation
-  } catch (e) {
-    if (e instanceof DataError) throw e;
-    throw fsProblem(e, path);
-  } finally {
-    await fh.close();
-  }
-}
 
 /**
  * Checks that every record's file exists, and reports all missing files at once (first `show` of them
@@ -249,6 +158,6 @@ export interface NodeLoaderOptions extends LoaderOptions {
 export async function createNodeLoader(records: TrialRecord[], opts: NodeLoaderOptions): Promise<DataLoader> {
   if (!opts.skipFileCheck) await checkFilesExist(records);
   const source: ItemSource =
-    opts.workers === 0 ? new InlineSource(readBytes, opts.pipeline) : new WorkerPoolSource(opts.pipeline, opts.workers);
+    opts.workers === 0 ? new InlineSource(decodeAudioFile, opts.pipeline) : new WorkerPoolSource(opts.pipeline, opts.workers);
   return new DataLoader(records, source, opts);
 }

@@ -3,7 +3,8 @@
 // worker threads in loader.node.ts) and packs them into plain Float32Array [B, L] batches that the
 // engine can upload as they are. Reports throughput.
 
-import { prepareItem, type ItemJob, type ItemResult, type PipelineOptions } from './pipeline.ts';
+import type { AudioReader } from './decode.ts';
+import { prepareRead, type ItemJob, type ItemResult, type PipelineOptions } from './pipeline.ts';
 import { Rng } from './prng.ts';
 import { labelIndex, type TrialRecord } from './protocols.ts';
 
@@ -12,14 +13,15 @@ export interface ItemSource {
   close?(): Promise<void> | void;
 }
 
-/** Prepares items on the calling thread; `read` fetches a file's bytes (fs, fetch, File…). */
+/** Prepares items on the calling thread; `read` reads and decodes a file (Node: decodeAudioFile; else
+ *  bytesAudioReader over fetch, File…). */
 export class InlineSource implements ItemSource {
   constructor(
-    private readonly read: (path: string) => Promise<Uint8Array>,
+    private readonly read: AudioReader,
     private readonly opts: PipelineOptions,
   ) {}
   async prepare(job: ItemJob): Promise<ItemResult> {
-    return prepareItem(await this.read(job.path), job, this.opts);
+    return prepareRead(this.read, job, this.opts);
   }
 }
 

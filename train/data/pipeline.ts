@@ -1,7 +1,7 @@
 // One item of the data pipeline, shared by the in-process loader and the Node worker threads:
-// bytes → decode → mono → 16 kHz → RawBoost (training only) → crop/pad or windows.
+// file → decode → mono → 16 kHz → RawBoost (training only) → crop/pad or windows.
 
-import { loadAudio, type LoadedAudio, type LoadOptions } from './decode.ts';
+import { prepareAudio, type AudioReader, type LoadedAudio, type LoadOptions } from './decode.ts';
 import { CROP_LENGTH, cropPad, windows, type CropPolicy } from './crop.ts';
 import { Rng } from './prng.ts';
 import { rawboost, type RawBoostParams } from './rawboost.ts';
@@ -44,11 +44,14 @@ export interface ItemResult {
 const STREAM_RAWBOOST = 1;
 const STREAM_CROP = 2;
 
-export async function prepareItem(bytes: Uint8Array, job: ItemJob, opts: PipelineOptions): Promise<ItemResult> {
-  return prepareLoaded(await loadAudio(bytes, job.path, opts.load), job, opts);
+/** One item from a file read and decoded by `read` (Node: decodeAudioFile, FLAC/MP3 streamed; elsewhere
+ *  bytesAudioReader). */
+export async function prepareRead(read: AudioReader, job: ItemJob, opts: PipelineOptions): Promise<ItemResult> {
+  const decoded = await read(job.path, { maxDecodedSamples: opts.load?.maxDecodedSamples });
+  return prepareLoaded(prepareAudio(decoded, job.path, opts.load), job, opts);
 }
 
-/** prepareItem on audio already decoded (e.g. streamed from its file by loadAudioFile). */
+/** One item from audio already decoded, mixed and resampled. */
 export function prepareLoaded(audio: LoadedAudio, job: ItemJob, opts: PipelineOptions): ItemResult {
   const L = opts.length ?? CROP_LENGTH;
   let x = audio.samples;

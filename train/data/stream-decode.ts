@@ -1,8 +1,8 @@
 // FLAC and MP3 decoded chunk by chunk (browser-safe): the compressed bytes arrive in pieces (from a file read in
 // 1 MiB steps, or slices of bytes already in memory), go through the wasm decoders' streaming APIs, and decoding
-// stops with an AudioError naming the file as soon as the decoded length passes the budget (limits.ts) — so a
-// stream whose header lies (a small STREAMINFO count, a high first bitrate, frames of constant 65,535-sample
-// blocks) cannot run the process out of memory.
+// stops with an AudioError naming the file as soon as the decoded length passes the budget (limits.ts), or, for
+// a FLAC, its STREAMINFO count plus one block — so a stream whose header lies (a small STREAMINFO count, a high
+// first bitrate, frames of constant 65,535-sample blocks) cannot run the process out of memory.
 
 import { AudioError } from './errors.ts';
 import { checkAudioHeader, MAX_DECODED_SAMPLES, type AudioLimits } from './limits.ts';
@@ -53,6 +53,8 @@ class Accumulator {
     private readonly file: string | undefined,
     private readonly what: string,
     private readonly expect = 0,
+    /** Frames past `expect` tolerated (FLAC: one max block); null: the stated length is not enforced. */
+    private readonly slack: number | null = null,
   ) {}
 
   add(p: Piece): void {
@@ -61,6 +63,12 @@ class Accumulator {
     this.rate ||= p.sampleRate;
     const k = this.keep ?? p.channelData.length;
     const per = this.countChannels ?? p.channelData.length;
+    if (this.slack !== null && this.expect > 0 && this.frames + p.samplesDecoded > this.expect + this.slack)
+      throw new AudioError(
+        `${this.what} decodes to more samples than its header states (STREAMINFO: ${this.expect} frames; ` +
+          `${this.frames + p.samplesDecoded} decoded so far, refused past ${this.expect + this.slack}): corrupt or not the stream its header describes`,
+        this.file,
+      );
     if ((this.frames + p.samplesDecoded) * per > this.max)
       throw new AudioError(
         `${this.what} decodes to more than ${this.max} samples (${per} channel(s) × ${this.frames + p.samplesDecoded} frames so far), ` +
@@ -150,7 +158,7 @@ function rescaleFlac(c: Float32Array, bits: number): void {
 /**
  * Decodes a FLAC stream of `size` bytes whose first bytes are `prefix`, from `chunks` (the whole stream,
  * prefix included). Refuses a STREAMINFO outside the limits, a file larger than STREAMINFO allows, and stops
- * as soon as the decoded length passes the budget.
+ * as soon as the decoded length passes the budget or runs more than one max block past the STREAMINFO count.
  */
 export async function decodeFlacStream(prefix: Uint8Array, size: number, chunks: ByteChunks, file?: string, limits: AudioLimits = {}): Promise<DecodedAudio> {
   const si = flacStreamInfo(prefix);
@@ -158,7 +166,8 @@ export async function decodeFlacStream(prefix: Uint8Array, size: number, chunks:
   const expected = si?.totalSamples ?? 0;
   const max = limits.maxDecodedSamples ?? MAX_DECODED_SAMPLES;
   let bits = 0;
-  const acc = new Accumulator(null, null, max, file, 'FLAC stream', expected);
+  // A stream running past STREAMINFO's count is refused there (plus one max block), not at the whole budget.
+  const acc = new Accumulator(null, null, max, file, 'FLAC stream', expected, si ? si.maxBlock || 65535 : null);
   await serial(async () => {
     const d = await getFlac();
     await d.reset();

@@ -5,7 +5,7 @@
 
 import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { DataError } from './errors.ts';
-import { fsProblem } from './loader.node.ts';
+import { fsProblem } from './files.node.ts';
 
 /** Longest line accepted in a text input: 1 MiB (a protocol, list or score line is under a few hundred bytes). */
 export const MAX_LINE_BYTES = 1 << 20;
