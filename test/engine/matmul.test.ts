@@ -162,7 +162,9 @@ describe('variant choice', () => {
     e.setKernelOptions({ matmul: 'naive' });
     expect(defaultVariant(e)).toBe('naive');
     expect(kernelOptionsFromEnv({ SPOOFSCAN_MATMUL: 'tiled' })).toEqual({ matmul: 'tiled' });
-    expect(() => kernelOptionsFromEnv({ SPOOFSCAN_MATMUL: 'fast' })).toThrow(/SPOOFSCAN_MATMUL='fast' is not one of naive, blocked, tiled/);
+    expect(() => kernelOptionsFromEnv({ SPOOFSCAN_MATMUL: 'fast' })).toThrow(/SPOOFSCAN_MATMUL='fast' is not one of naive, blocked, tiled, lanes/);
+    expect(kernelOptionsFromEnv({ SPOOFSCAN_MATMUL_LARGE_TILE_MACS: 'Infinity' })).toEqual({ matmulLargeTileMacs: Infinity });
+    expect(() => kernelOptionsFromEnv({ SPOOFSCAN_MATMUL_LARGE_TILE_MACS: 'big' })).toThrow(/SPOOFSCAN_MATMUL_LARGE_TILE_MACS='big'/);
   });
 
   it('uses an adapter-specific register tile for blocked', () => {
