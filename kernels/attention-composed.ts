@@ -18,11 +18,11 @@ export const COMPOSED_ATTENTION_MAX_SCORES = 2 ** 24;
  */
 export function useComposedAttention(q: Tensor, k: Tensor, opts: { keyPaddingMask?: Tensor; dropout?: number; variant?: string }): boolean {
   if (opts.keyPaddingMask || (opts.dropout ?? 0) > 0 || opts.variant) return false;
-  const engine = engineOf('attention', [q, k]);
-  if (engine.kernelOptions.attention) return false;
   if (q.rank !== 4 || k.rank !== 4) return false;
   const [B, H, N] = q.shape;
-  return engine.adapter.isCpu && B * H * N * k.shape[2] <= COMPOSED_ATTENTION_MAX_SCORES;
+  if (B * H * N * k.shape[2] > COMPOSED_ATTENTION_MAX_SCORES) return false;
+  const engine = engineOf('attention', [q, k]);
+  return engine.adapter.isCpu && !engine.kernelOptions.attention;
 }
 
 /** softmax(α·Q·Kᵀ)·V over q [B, H, N, d_k], k [B, H, M, d_k], v [B, H, M, d_v]; differentiable through the ops. */
