@@ -2,10 +2,10 @@ import { defineConfig } from 'vitest/config';
 
 // Node projects run against Dawn. `node` takes the adapter `auto` picks (a real GPU, else llvmpipe,
 // else SwiftShader); `node-gles` and `node-swiftshader` pin each CPU adapter for the op and kernel
-// suites and the model parity tests, so both CPU adapters are covered on every machine (a kernel that
+// suites, the model parity tests and the training golden, so both CPU adapters are covered on every machine (a kernel that
 // is wrong on one of them fails here even where `auto` would quietly fall back to the other).
 // The browser project drives headless Chromium and is kept apart because it is slower.
-const PINNED = ['test/engine/**/*.test.ts', 'test/models/xlsr-parity.test.ts', 'test/models/xlsr-fullsize-parity.test.ts', 'test/models/nes2net.test.ts'];
+const PINNED = ['test/engine/**/*.test.ts', 'test/models/xlsr-parity.test.ts', 'test/models/xlsr-fullsize-parity.test.ts', 'test/models/nes2net.test.ts', 'test/train/golden.test.ts'];
 
 export default defineConfig({
   test: {
