@@ -6,7 +6,7 @@
 // Multiply-add is written as `c + a * b`, not fma(): both emulators lower fma() to a slow exact
 // sequence (measured 2× slower on llvmpipe and SwiftShader); GPU compilers contract `c + a * b` anyway.
 import type { BlockedTile } from '../engine/kernel-options.ts';
-import { batchOffsets, matmulHeader, range, type OperandModes } from './matmul-common.ts';
+import { aStepLoads, aStepValue, batchOffsets, matmulHeader, range, type OperandModes } from './matmul-common.ts';
 
 // The tile type is a per-engine kernel option (engine/kernel-options.ts).
 export type { BlockedTile } from '../engine/kernel-options.ts';
@@ -45,14 +45,7 @@ export function blockedSource(rb: number, m: OperandModes, t: BlockedTile): stri
   const step = (ks: number): string => {
     const out: string[] = [];
     const kk = range(ks);
-    if (m.a === 'k4') for (const i of rows) out.push(`    let a${i} = A[pa${i} + (k >> 2u)];`);
-    if (m.a === 'm4') for (const q of kk) for (const v of rowVecs) out.push(`    let a${q}_${v} = A[pa${v} + (k + ${q}u) * sak4];`);
-    if (m.a === 's') {
-      for (const q of kk) {
-        out.push(`    let ka${q} = (k + ${q}u) * u.sak;`);
-        for (const i of rows) out.push(`    let a${q}_${i} = A[pa${i} + ka${q}];`);
-      }
-    }
+    out.push(...aStepLoads(m.a, rows, rowVecs, kk));
     if (m.b === 'k4') for (const j of cols) out.push(`    let b${j} = B[pb${j} + (k >> 2u)];`);
     if (m.b === 'n4') for (const q of kk) for (const v of colVecs) out.push(`    let b${q}_${v} = B[pb${v} + (k + ${q}u) * sbk4];`);
     if (m.b === 's') {
@@ -61,8 +54,7 @@ export function blockedSource(rb: number, m: OperandModes, t: BlockedTile): stri
         for (const j of cols) out.push(`    let b${q}_${j} = B[pb${j} + kb${q}];`);
       }
     }
-    const aVal = (q: number, i: number): string =>
-      m.a === 'k4' ? `a${i}[${q}]` : m.a === 'm4' ? `a${q}_${i >> 2}[${i & 3}]` : `a${q}_${i}`;
+    const aVal = (q: number, i: number): string => aStepValue(m.a, q, i);
     const bVec = (q: number, v: number): string => {
       if (m.b === 'n4') return `b${q}_${v}`;
       const parts = range(4).map((c) => (m.b === 'k4' ? `b${4 * v + c}[${q}]` : `b${q}_${4 * v + c}`));

@@ -116,3 +116,22 @@ export function batchOffsets(rb: number): string {
 
 /** `[0, 1, …, n-1]`, for unrolled code generation. */
 export const range = (n: number): number[] => [...Array(n).keys()];
+
+/** WGSL loads of the A values for `kk` consecutive k (from WGSL `k`) and `rows` rows of a register tile. */
+export function aStepLoads(a: OperandModes['a'], rows: readonly number[], rowVecs: readonly number[], kk: readonly number[]): string[] {
+  const out: string[] = [];
+  if (a === 'k4') for (const i of rows) out.push(`    let a${i} = A[pa${i} + (k >> 2u)];`);
+  if (a === 'm4') for (const q of kk) for (const v of rowVecs) out.push(`    let a${q}_${v} = A[pa${v} + (k + ${q}u) * sak4];`);
+  if (a === 's') {
+    for (const q of kk) {
+      out.push(`    let ka${q} = (k + ${q}u) * u.sak;`);
+      for (const i of rows) out.push(`    let a${q}_${i} = A[pa${i} + ka${q}];`);
+    }
+  }
+  return out;
+}
+
+/** The A value of row i at k offset q, as aStepLoads named it. */
+export function aStepValue(a: OperandModes['a'], q: number, i: number): string {
+  return a === 'k4' ? `a${i}[${q}]` : a === 'm4' ? `a${q}_${i >> 2}[${i & 3}]` : `a${q}_${i}`;
+}

@@ -6,7 +6,7 @@
 // the per-invocation row count tm can be large), and lane x owns the vec4 columns x, x + wx, x + 2·wx, …
 // of the workgroup's column block, so the only divergent loads (B, vec4 along n) are few per FMA.
 // Needs B read as vec4 along n (mode 'n4', hence N % 4 = 0); other cases fall back to 'blocked'.
-import { batchOffsets, matmulHeader, range, type OperandModes } from './matmul-common.ts';
+import { aStepLoads, aStepValue, batchOffsets, matmulHeader, range, type OperandModes } from './matmul-common.ts';
 
 import type { LanesTile } from '../engine/kernel-options.ts';
 
@@ -43,15 +43,8 @@ export function lanesSource(rb: number, m: OperandModes, t: LanesTile): string {
   const step = (ks: number): string => {
     const out: string[] = [];
     const kk = range(ks);
-    if (m.a === 'k4') for (const i of rows) out.push(`    let a${i} = A[pa${i} + (k >> 2u)];`);
-    if (m.a === 'm4') for (const q of kk) for (const v of rowVecs) out.push(`    let a${q}_${v} = A[pa${v} + (k + ${q}u) * sak4];`);
-    if (m.a === 's') {
-      for (const q of kk) {
-        out.push(`    let ka${q} = (k + ${q}u) * u.sak;`);
-        for (const i of rows) out.push(`    let a${q}_${i} = A[pa${i} + ka${q}];`);
-      }
-    }
-    const aVal = (q: number, i: number): string => (m.a === 'k4' ? `a${i}[${q}]` : m.a === 'm4' ? `a${q}_${i >> 2}[${i & 3}]` : `a${q}_${i}`);
+    out.push(...aStepLoads(m.a, rows, rowVecs, kk));
+    const aVal = (q: number, i: number): string => aStepValue(m.a, q, i);
     for (const q of kk) {
       out.push(`    let kb${q} = (k + ${q}u) * sbk4;`);
       for (const j of cols) out.push(`    let b${q}_${j} = B[pb${j} + kb${q}];`);
