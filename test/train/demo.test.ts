@@ -5,11 +5,14 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { main } from '../../cli/main.ts';
 import { launchChromium, recordPageProblems } from '../browser/chromium.ts';
 import { useEngine } from '../helpers/engine.ts';
 import { tempDir } from './mini-lists.ts';
+
+// End-to-end training runs take 40–240 s on a quiet 2-core machine; give them room when the cores are shared.
+vi.setConfig({ testTimeout: 600_000 });
 
 useEngine();
 

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { bufferSource, classify, encodeSafetensors, META_CONFIG, stripModulePrefix, type HostTensor } from '../../models/io/index.ts';
 import type { ModelConfig } from '../../models/config.ts';
 import { NES2NET_LA } from '../../models/nes2net/config.ts';
@@ -20,6 +20,9 @@ import { encodeWav } from '../../train/data/wav.ts';
 import { Trainer, type LogRecord, type RunStore, type StepRecord } from '../../train/trainer.ts';
 import { useEngine } from '../helpers/engine.ts';
 import { hashUniform } from '../models/nes2net-helpers.ts';
+
+// End-to-end training runs take 40–240 s on a quiet 2-core machine; give them room when the cores are shared.
+vi.setConfig({ testTimeout: 600_000 });
 
 // Runs on every adapter (vitest.config.ts lists it for node-gles and node-swiftshader). The fixture keeps every ReLU
 // input of the float64 run at least 1e-5 from the kink (the generator checks it): an input within float32 rounding of

@@ -4,9 +4,12 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import fc from 'fast-check';
 import { MINI, subset, tempDir, writeList } from './mini-lists.ts';
+
+// End-to-end training runs take 40–240 s on a quiet 2-core machine; give them room when the cores are shared.
+vi.setConfig({ testTimeout: 600_000 });
 
 const BIN = fileURLToPath(new URL('../../bin/spoofscan.mjs', import.meta.url));
 

@@ -3,7 +3,7 @@
 // the page read; a NaN stops the run keeping the last saved state; tracing learns beyond chance.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { run as score } from '../../cli/commands/score.ts';
 import { run as runTrain } from '../../cli/commands/train.ts';
 import { assign } from '../../kernels/index.ts';
@@ -16,6 +16,9 @@ import { openSession } from '../../train/session.node.ts';
 import type { EpochRecord, LogRecord, StepRecord } from '../../train/trainer.ts';
 import { useEngine } from '../helpers/engine.ts';
 import { MINI, subset, tempDir, writeList } from './mini-lists.ts';
+
+// End-to-end training runs take 40–240 s on a quiet 2-core machine; give them room when the cores are shared.
+vi.setConfig({ testTimeout: 600_000 });
 
 useEngine();
 
