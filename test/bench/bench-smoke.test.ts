@@ -50,16 +50,26 @@ describe('benchmarks run end to end on tiny cases', () => {
   });
 
   it('peers: spoofscan against whichever peers are installed; a missing one is skipped with the reason', async () => {
-    // A python that does not exist: the torch peer must be skipped, not fail the bench.
-    const { code, record } = await runBench(peers, 'peers', ['--quick', '--sizes', '16', '--budget', '0.01', '--python', '/nonexistent/python3']);
+    // A python that does not exist: the torch peer must be skipped, not fail the bench, and so must the ORT
+    // peers whose graphs PyTorch exports; XLS-R then runs on spoofscan's own random weights, unchecked.
+    const { code, record } = await runBench(peers, 'peers', ['--quick', '--sizes', '16', '--budget', '0.01', '--python', '/nonexistent/python3', '--cache', join(dir, 'peers-cache')]);
     expect(code).toBe(0);
-    const sizes = record.sizes as { N: number; results: { peer: string; skipped: string | null; gflops: number | null; maxRelErr: number | null }[] }[];
-    expect(sizes.map((s) => s.results.map((r) => r.peer))).toEqual([['spoofscan', 'tfjs-webgpu', 'ort-cpu', 'torch-cpu']]);
-    const [ours, , , torch] = sizes[0].results;
-    expect(ours.skipped).toBeNull();
-    expect(ours.gflops).toBeGreaterThan(0);
-    expect(torch.skipped).toMatch(/nonexistent/);
-    for (const r of sizes[0].results) if (!r.skipped) expect(r.maxRelErr).toBeLessThanOrEqual(1e-4);
+    const cases = record.cases as { kind: string; label: string; results: { peer: string; skipped: string | null; gflops: number | null; maxRelErr: number | null }[] }[];
+    expect(cases.map((c) => c.kind)).toEqual(['matmul', 'local-attention', 'xlsr']);
+    for (const c of cases) expect(c.results.map((r) => r.peer)).toEqual(['spoofscan', 'tfjs-webgpu', 'ort-cpu', 'torch-cpu']);
+    const [mm, attn, xlsr] = cases;
+    for (const c of cases) {
+      const [ours, , , torch] = c.results;
+      expect(ours.skipped).toBeNull();
+      expect(ours.gflops).toBeGreaterThan(0);
+      expect(torch.skipped).toMatch(/nonexistent/);
+      for (const r of c.results) if (!r.skipped && r.maxRelErr !== null) expect(r.maxRelErr).toBeLessThanOrEqual(1e-4);
+    }
+    for (const r of mm.results) if (!r.skipped) expect(r.maxRelErr).toBeLessThanOrEqual(1e-4);
+    expect(attn.results[1].skipped).toMatch(/tfjs/);
+    expect(attn.results[2].skipped ?? '').toMatch(/^$|PyTorch|not installed/);
+    // No ONNX export of the XLS-R in the cache: ORT is skipped and told how to make one.
+    expect(xlsr.results[2].skipped).toMatch(/no ONNX export at .*export-xlsr|not installed/);
   });
 
   it('conv: implicit kernels and im2col agree on a short clip', async () => {
