@@ -45,7 +45,7 @@ export const usage = `usage: spoofscan bench peers [--cases LIST] [--sizes LIST]
   --preset NAME  xlsr: ${XLSR_PEER_PRESETS.join(', ')} (default xlsr-300m; --quick tiny), random weights, batch 1
   --samples N    xlsr: clip length (default 64600 = 4.04 s; --quick 4000)
   --runs N       xlsr: timed runs per peer after the first run (default 2; --quick 1)
-  --cache DIR    xlsr: where the shared weights (<preset>-seed0.bin, made by PyTorch when absent) and the ONNX
+  --cache DIR    xlsr: where the shared weights (xlsr-300m-seed0.bin, made by PyTorch when absent) and the ONNX
                  export live (default bench-out/peers)
   --export       xlsr: make the ONNX export when it is absent (minutes and ~1.2 GB for xlsr-300m); without it
                  ort-cpu is skipped and the command that makes the file is printed
@@ -532,8 +532,9 @@ async function runCommand(argv: string[]): Promise<void> {
 
 async function xlsrCase(c: Context, preset: string, samples: number, cache: string, exportOnnx: boolean): Promise<CaseResult> {
   const { engine, threads, python } = c;
-  const weights = resolve(cache, `xlsr-${preset}-seed0.bin`);
-  const onnxPath = resolve(cache, `xlsr-${preset}-${samples}.onnx`);
+  const stem = preset.startsWith('xlsr-') ? preset : `xlsr-${preset}`;
+  const weights = resolve(cache, `${stem}-seed0.bin`);
+  const onnxPath = resolve(cache, `${stem}-${samples}.onnx`);
   const wav = uniform(samples, 777, 0.3);
   // The shared weights: PyTorch makes them once (seeded); without PyTorch spoofscan uses its own random weights
   // and the outputs are not compared.
