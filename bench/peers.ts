@@ -584,7 +584,8 @@ async function xlsrCase(c: Context, preset: string, samples: number, cache: stri
     },
   };
   const gflop = (2 * forwardMacs(xlsrPreset(preset), samples).total) / 1e9;
-  // Random 24-layer weights in float32 on four different code paths: the final-LN outputs agree to ~1e-3.
+  // Random 24-layer weights in float32 on three code paths: the final-LN outputs agreed to 2e-6 (300M, llvmpipe);
+  // the limit leaves room for other adapters and accumulation orders.
   return runCase(engine, { kind: 'xlsr', label: `${preset} eval b1 ${samples}`, params: { preset, samples }, gflop, errLimit: 1e-2 }, factories, c.peers, c.timing);
 }
 
