@@ -134,7 +134,7 @@ describe('benchmarks run end to end on tiny cases', () => {
   });
 
   it('every benchmark answers --help without running, and metrics runs --quick', async () => {
-    for (const mod of [matmul, conv, localAttention, xlsr, train, metrics] as { run(argv: string[]): Promise<number> }[]) {
+    for (const mod of [matmul, conv, localAttention, xlsr, train, metrics, peers] as { run(argv: string[]): Promise<number> }[]) {
       const lines: string[] = [];
       const log = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void lines.push(a.join(' ')));
       try {
