@@ -1,34 +1,64 @@
-// `spoofscan bench peers`: spoofscan's matmul against other engines side by side in one process (round
-// robin, so machine noise hits them alike): tfjs-backend-webgpu on the very same Dawn device, and the native
-// CPU references onnxruntime-node and PyTorch (a /usr/bin/python3 child process, timed inside Python and
-// interleaved with the others in rounds). A peer that is not installed is skipped with the reason.
+// `spoofscan bench peers`: spoofscan against other engines side by side in one process (round robin, so
+// machine noise hits them alike), on the same inputs, their outputs checked against each other:
+//   matmul           tfjs-backend-webgpu on the very same Dawn device, onnxruntime-node CPU, PyTorch CPU
+//   local-attention  the fused localWindowAttention forward against a gather-based banded attention in PyTorch
+//                    and the same torch function exported to ONNX for onnxruntime-node
+//   xlsr             the XLS-R eval forward of one clip against torchaudio's wav2vec2 in PyTorch and its ONNX
+//                    export in onnxruntime-node, all three with the same seeded random weights
+// PyTorch runs in a /usr/bin/python3 child (scripts/peers/torch_peer.py) that the bench drives sample by sample.
+// A peer that is not installed (or a file it needs that is absent) is skipped with the reason.
 import { spawn } from 'node:child_process';
-import { cpus } from 'node:os';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cpus, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { randn, type Engine, type Tensor } from '../engine/node.ts';
+import { noGrad, tensor, type Engine, type Tensor } from '../engine/node.ts';
 import { defaultVariant, matmulRaw } from '../kernels/matmul.ts';
+import { localWindowAttention } from '../kernels/local-attention.ts';
+import { fileSource } from '../models/io/file-source.node.ts';
+import { forwardMacs, loadXlsr, xlsrPreset, XlsrModel } from '../models/xlsr/index.ts';
 import { UserError } from '../common/errors.ts';
 import { COMMON_OPTIONS, finishEnvironment, fmt, formatTable, openBenchEngine, saveRecord, summarise, type Stats } from './lib/harness.ts';
 import { matmulOnnxModel } from './lib/onnx.ts';
 
-export const summary = 'matmul against peers: tfjs-backend-webgpu on the same adapter, onnxruntime-node CPU, PyTorch CPU';
+export const summary = 'spoofscan against peers (tfjs-webgpu, onnxruntime-node CPU, PyTorch CPU): matmul, local attention, XLS-R eval';
 
 const PEERS = ['spoofscan', 'tfjs-webgpu', 'ort-cpu', 'torch-cpu'] as const;
 type Peer = (typeof PEERS)[number];
+const CASES = ['matmul', 'local-attention', 'xlsr'] as const;
+type CaseKind = (typeof CASES)[number];
+/** Python presets of scripts/peers/torch_peer.py. */
+const XLSR_PEER_PRESETS = ['xlsr-300m', 'xlsr-1b', 'tiny'];
+const TORCH_SCRIPT = fileURLToPath(new URL('../scripts/peers/torch_peer.py', import.meta.url));
 
-export const usage = `usage: spoofscan bench peers [--sizes LIST] [--peers LIST] [--threads N] [--python PATH] [--quick]
-                             [--budget SECONDS] [--adapter auto|default|swiftshader|gles] [--json FILE]
+export const usage = `usage: spoofscan bench peers [--cases LIST] [--sizes LIST] [--attn LIST] [--heads H] [--dims D]
+                             [--preset NAME] [--samples N] [--runs N] [--cache DIR] [--export]
+                             [--peers LIST] [--threads N] [--python PATH] [--quick] [--budget SECONDS]
+                             [--adapter auto|default|swiftshader|gles] [--json FILE]
 
-  --sizes LIST   square matmul sizes N (N×N·N×N, default 512,1024; with --quick 128)
+  --cases LIST   ${CASES.join(',')} (default all)
+  --sizes LIST   matmul: square sizes N (N×N·N×N, default 512,1024; with --quick 128)
+  --attn LIST    local-attention: NxW shapes, forward, policy mask (default 201x7,201x31,1024x7,1024x31;
+                 --quick 33x3), with --heads H (default 8; --quick 1) and --dims D = d_k = d_v (default 64; --quick 16)
+  --preset NAME  xlsr: ${XLSR_PEER_PRESETS.join(', ')} (default xlsr-300m; --quick tiny), random weights, batch 1
+  --samples N    xlsr: clip length (default 64600 = 4.04 s; --quick 4000)
+  --runs N       xlsr: timed runs per peer after the first run (default 2; --quick 1)
+  --cache DIR    xlsr: where the shared weights (xlsr-300m-seed0.bin, made by PyTorch when absent) and the ONNX
+                 export live (default bench-out/peers)
+  --export       xlsr: make the ONNX export when it is absent (minutes and ~1.2 GB for xlsr-300m); without it
+                 ort-cpu is skipped and the command that makes the file is printed
   --peers LIST   ${PEERS.join(',')} (default all); a missing one is skipped with the reason:
                    tfjs-webgpu  @tensorflow/tfjs-core + @tensorflow/tfjs-backend-webgpu (optional dependencies),
-                                given spoofscan's own GPUDevice, so it runs on the same Dawn adapter
+                                given spoofscan's own GPUDevice, so it runs on the same Dawn adapter (matmul only)
                    ort-cpu      onnxruntime-node (optional dependency; ONNXRUNTIME_NODE_INSTALL=skip npm ci
-                                skips its CUDA download), a MatMul graph built in bench/lib/onnx.ts
-                   torch-cpu    PyTorch in --python (default /usr/bin/python3), torch.matmul
+                                skips its CUDA download): matmul from a graph built in bench/lib/onnx.ts, the
+                                others from PyTorch's ONNX export
+                   torch-cpu    PyTorch in --python (default /usr/bin/python3), scripts/peers/torch_peer.py
   --threads N    intra-op threads of the CPU peers (default: all ${cpus().length} cores, as llvmpipe uses)
-  --quick        1 warm-up, ≥1 timed run, 0.3 s per peer; writes JSON only with --json
-  --budget S     timed seconds per peer and size (default 2)
+  --quick        tiny cases, 1 warm-up, ≥1 timed run, 0.3 s per peer; writes JSON only with --json
+  --budget S     timed seconds per peer and case (default 2; xlsr: --runs)
   --adapter A    the WebGPU adapter of spoofscan and tfjs (default: SPOOFSCAN_ADAPTER or auto)
   --json FILE    where to write the JSON record (default bench-out/peers-<adapter>.json)`;
 
@@ -37,6 +67,12 @@ interface Runner {
   sample(reps: number): Promise<number>;
   dispose(): Promise<void> | void;
   detail: string;
+}
+
+/** A peer's runner after its first run, with that run's output (null: not comparable, e.g. other weights). */
+interface Made {
+  runner: Runner;
+  out: Float32Array | null;
 }
 
 interface PeerResult {
@@ -51,25 +87,29 @@ interface PeerResult {
   maxRelErr: number | null;
 }
 
-interface SizeResult {
-  N: number;
+interface CaseResult {
+  kind: CaseKind;
+  label: string;
+  params: Record<string, number | string>;
   gflop: number;
+  /** Largest accepted max |peer − reference| / max |reference|; the reference is torch-cpu, else ort-cpu. */
+  errLimit: number;
   results: PeerResult[];
 }
 
-/** Deterministic inputs shared by every peer (uniform in [-1, 1)), so the results can be compared. */
-function inputs(N: number): { a: Float32Array; b: Float32Array } {
-  let s = 12345;
-  const next = () => {
+/** Deterministic values uniform in [-scale, scale), shared by every peer. */
+function uniform(n: number, seed: number, scale = 1): Float32Array {
+  let s = seed >>> 0;
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
     s = (Math.imul(s, 1103515245) + 12345) >>> 0;
-    return (s / 2 ** 32) * 2 - 1;
-  };
-  const a = new Float32Array(N * N).map(next);
-  const b = new Float32Array(N * N).map(next);
-  return { a, b };
+    out[i] = ((s / 2 ** 32) * 2 - 1) * scale;
+  }
+  return out;
 }
 
 function relErr(got: Float32Array, ref: Float32Array): number {
+  if (got.length !== ref.length) return Infinity;
   let err = 0;
   let max = 0;
   for (let i = 0; i < ref.length; i++) {
@@ -84,27 +124,22 @@ async function optionalImport(name: string): Promise<Record<string, unknown>> {
   return (await import(name)) as Record<string, unknown>;
 }
 
-async function spoofscanRunner(engine: Engine, a: Float32Array, b: Float32Array, N: number): Promise<{ runner: Runner; out: Float32Array }> {
-  const { tensor } = await import('../engine/node.ts');
-  const ta: Tensor = tensor(a, [N, N]);
-  const tb: Tensor = tensor(b, [N, N]);
-  const c = matmulRaw(ta, tb);
-  const out = (await c.data()) as Float32Array;
-  c.dispose();
+/** A spoofscan runner: `once` records one run and returns its output tensor (the bench frees it). */
+async function spoofscanRunner(engine: Engine, detail: string, once: () => Tensor, dispose: () => void): Promise<Made> {
+  const y = once();
+  const out = (await y.data()) as Float32Array;
+  y.dispose();
   return {
     out,
     runner: {
-      detail: `matmul '${defaultVariant(engine)}' on ${engine.adapter.device || engine.adapter.backend}`,
+      detail,
       async sample(reps) {
         const t0 = performance.now();
-        for (let r = 0; r < reps; r++) matmulRaw(ta, tb).dispose();
+        for (let r = 0; r < reps; r++) once().dispose();
         await engine.sync();
         return performance.now() - t0;
       },
-      dispose() {
-        ta.dispose();
-        tb.dispose();
-      },
+      dispose,
     },
   };
 }
@@ -189,19 +224,21 @@ interface OrtSession {
 }
 interface Ort {
   Tensor: OrtTensorCtor;
-  InferenceSession: { create(model: Uint8Array, opts: Record<string, unknown>): Promise<OrtSession> };
+  InferenceSession: { create(model: Uint8Array | string, opts: Record<string, unknown>): Promise<OrtSession> };
 }
 
-async function ortRunner(a: Float32Array, b: Float32Array, N: number, threads: number): Promise<{ runner: Runner; out: Float32Array }> {
+/** onnxruntime-node on the CPU EP: `model` (bytes or a file), float32 inputs by name, output `output`. */
+async function ortRunner(model: Uint8Array | string, inputs: Record<string, [Float32Array, number[]]>, output: string, threads: number): Promise<Made> {
   const ort = (await optionalImport('onnxruntime-node')) as unknown as Ort;
-  const session = await ort.InferenceSession.create(matmulOnnxModel(N, N, N), {
+  const session = await ort.InferenceSession.create(model, {
     executionProviders: ['cpu'],
     intraOpNumThreads: threads,
     interOpNumThreads: 1,
     graphOptimizationLevel: 'all',
   });
-  const feeds = { A: new ort.Tensor('float32', a, [N, N]), B: new ort.Tensor('float32', b, [N, N]) };
-  const out = (await session.run(feeds)).C.data;
+  const feeds: Record<string, unknown> = {};
+  for (const [name, [data, dims]] of Object.entries(inputs)) feeds[name] = new ort.Tensor('float32', data, dims);
+  const out = (await session.run(feeds))[output].data;
   let version = '?';
   try {
     const { createRequire } = await import('node:module');
@@ -225,41 +262,17 @@ async function ortRunner(a: Float32Array, b: Float32Array, N: number, threads: n
   };
 }
 
-// The Python side of the torch peer: reads commands on stdin ("N reps" → run, print ms), so its timed samples
-// interleave with the other peers' like theirs do.
-const TORCH_SERVER = `
-import sys, json, time
-try:
-    import torch
-except Exception as e:
-    print(json.dumps({"error": "no torch: %s" % e}), flush=True); sys.exit(0)
-torch.set_num_threads(int(sys.argv[1]))
-print(json.dumps({"version": torch.__version__, "threads": torch.get_num_threads()}), flush=True)
-mats = {}
-for line in sys.stdin:
-    cmd = line.split()
-    if cmd[0] == "load":
-        n = int(cmd[1])
-        a = torch.frombuffer(bytearray(open(cmd[2], "rb").read()), dtype=torch.float32).reshape(n, n)
-        b = torch.frombuffer(bytearray(open(cmd[3], "rb").read()), dtype=torch.float32).reshape(n, n)
-        c = torch.matmul(a, b)
-        c.numpy().tofile(cmd[4])
-        mats[n] = (a, b)
-        print(json.dumps({"ok": True}), flush=True)
-    elif cmd[0] == "run":
-        a, b = mats[int(cmd[1])]
-        reps = int(cmd[2])
-        t0 = time.perf_counter()
-        for _ in range(reps):
-            torch.matmul(a, b)
-        print(json.dumps({"ms": (time.perf_counter() - t0) * 1e3}), flush=True)
-`;
-
 class LineProcess {
   private buf = '';
-  private waiters: ((line: string) => void)[] = [];
+  private waiters: { take: (line: string) => void; fail: (e: Error) => void }[] = [];
   private lines: string[] = [];
+  private exited: Error | null = null;
+  stderr = '';
   constructor(readonly proc: ReturnType<typeof spawn>) {
+    proc.once('exit', (code) => {
+      this.exited = new Error(`python exited (${code}) before answering${this.stderr ? `: ${this.stderr.trim().split('\n').pop()}` : ''}`);
+      for (const w of this.waiters.splice(0)) w.fail(this.exited);
+    });
     proc.stdout!.setEncoding('utf8');
     proc.stdout!.on('data', (d: string) => {
       this.buf += d;
@@ -268,9 +281,14 @@ class LineProcess {
         const line = this.buf.slice(0, i);
         this.buf = this.buf.slice(i + 1);
         const w = this.waiters.shift();
-        if (w) w(line);
+        if (w) w.take(line);
         else this.lines.push(line);
       }
+    });
+    // Drained (a full pipe would stall the child); the tail explains a crash.
+    proc.stderr!.setEncoding('utf8');
+    proc.stderr!.on('data', (d: string) => {
+      this.stderr = (this.stderr + d).slice(-2000);
     });
   }
   next(): Promise<Record<string, unknown>> {
@@ -278,58 +296,76 @@ class LineProcess {
       const take = (line: string) => resolve(JSON.parse(line) as Record<string, unknown>);
       const l = this.lines.shift();
       if (l !== undefined) return take(l);
-      this.proc.once('exit', (code) => reject(new Error(`python exited (${code}) before answering`)));
-      this.waiters.push(take);
+      if (this.exited) return reject(this.exited);
+      this.waiters.push({ take, fail: reject });
     });
   }
-  async ask(cmd: string): Promise<Record<string, unknown>> {
-    this.proc.stdin!.write(`${cmd}\n`);
-    return this.next();
+  /** Sends one JSON command; an {"error"} answer throws. */
+  async ask(cmd: Record<string, unknown>): Promise<Record<string, unknown>> {
+    this.proc.stdin!.write(`${JSON.stringify(cmd)}\n`);
+    const r = await this.next();
+    if (typeof r.error === 'string') throw new Error(`torch: ${r.error}`);
+    return r;
   }
 }
 
-let torchProc: Promise<{ lp: LineProcess; detail: string }> | null = null;
+interface TorchServer {
+  lp: LineProcess;
+  detail: string;
+}
 
-async function startTorch(python: string, threads: number): Promise<{ lp: LineProcess; detail: string }> {
-  const proc = spawn(python, ['-c', TORCH_SERVER, String(threads)], { stdio: ['pipe', 'pipe', 'pipe'] });
+let torchProc: Promise<TorchServer> | null = null;
+
+async function startTorch(python: string, threads: number): Promise<TorchServer> {
+  if (!existsSync(TORCH_SCRIPT)) throw new Error(`the PyTorch peer script is not at ${TORCH_SCRIPT}`);
+  const proc = spawn(python, [TORCH_SCRIPT, 'serve', String(threads)], { stdio: ['pipe', 'pipe', 'pipe'] });
   const failed = new Promise<never>((_, reject) => proc.once('error', (e) => reject(new Error(`cannot run ${python}: ${e.message}`))));
   const lp = new LineProcess(proc);
   const hello = await Promise.race([lp.next(), failed]);
-  if (typeof hello.error === 'string') throw new Error(hello.error);
   return { lp, detail: `PyTorch ${String(hello.version)} (${python}), ${String(hello.threads)} threads` };
 }
 
-async function torchRunner(a: Float32Array, b: Float32Array, N: number, python: string, threads: number): Promise<{ runner: Runner; out: Float32Array }> {
+function torchServer(python: string, threads: number): Promise<TorchServer> {
   torchProc ??= startTorch(python, threads);
-  const { lp, detail } = await torchProc;
-  const { mkdtemp, writeFile, readFile, rm } = await import('node:fs/promises');
-  const { tmpdir } = await import('node:os');
-  const { join } = await import('node:path');
-  const dir = await mkdtemp(join(tmpdir(), 'spoofscan-peers-'));
-  const [pa, pb, pc] = ['a', 'b', 'c'].map((x) => join(dir, `${x}.f32`));
-  await writeFile(pa, a);
-  await writeFile(pb, b);
-  const r = await lp.ask(`load ${N} ${pa} ${pb} ${pc}`);
-  if (!r.ok) throw new Error(`torch: ${JSON.stringify(r)}`);
-  const bytes = await readFile(pc);
-  const out = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
-  await rm(dir, { recursive: true, force: true });
-  return {
-    out,
-    runner: {
-      detail,
-      async sample(reps) {
-        const res = await lp.ask(`run ${N} ${reps}`);
-        return Number(res.ms);
-      },
-      dispose() {},
-    },
-  };
+  return torchProc;
 }
 
 function stopTorch(): void {
   void torchProc?.then(({ lp }) => lp.proc.kill()).catch(() => undefined);
   torchProc = null;
+}
+
+let caseKeys = 0;
+
+/** A PyTorch case: inputs go through files, `setup` builds it in the server and runs it once (output to `out`). */
+async function torchRunner(server: TorchServer, setup: Record<string, unknown>, inputs: Record<string, Float32Array>): Promise<Made> {
+  const dir = await mkdtemp(join(tmpdir(), 'spoofscan-peers-'));
+  const key = `case${++caseKeys}`;
+  try {
+    const files: Record<string, string> = {};
+    for (const [name, data] of Object.entries(inputs)) {
+      files[name] = join(dir, `${name}.f32`);
+      await writeFile(files[name], data);
+    }
+    const outPath = join(dir, 'out.f32');
+    await server.lp.ask({ ...setup, ...files, key, out: outPath });
+    const bytes = await readFile(outPath);
+    const out = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+    return {
+      out,
+      runner: {
+        detail: server.detail,
+        async sample(reps) {
+          return Number((await server.lp.ask({ op: 'run', key, reps })).ms);
+        },
+        async dispose() {
+          await server.lp.ask({ op: 'drop', key });
+        },
+      },
+    };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
 interface Timing {
@@ -340,13 +376,25 @@ interface Timing {
   minSampleMs: number;
 }
 
-async function runSize(engine: Engine, N: number, peers: readonly Peer[], o: Timing, threads: number, python: string): Promise<SizeResult> {
-  const { a, b } = inputs(N);
-  const gflop = (2 * N * N * N) / 1e9;
+/** A peer's factory (runs it once), or the reason it is skipped in this case. */
+type Factory = (() => Promise<Made>) | string;
+
+function skipReason(e: unknown): string {
+  const msg = (e as Error).message.split('\n')[0];
+  return /Cannot find (module|package)|ERR_MODULE_NOT_FOUND/.test(msg) ? `not installed (${msg.replace(/ imported from .*/, '')})` : msg;
+}
+
+async function runCase(
+  engine: Engine,
+  head: Omit<CaseResult, 'results'>,
+  factories: Partial<Record<Peer, Factory>>,
+  peers: readonly Peer[],
+  o: Timing,
+): Promise<CaseResult> {
   interface Live {
     peer: Peer;
     runner: Runner;
-    out: Float32Array;
+    out: Float32Array | null;
     first: number;
     reps: number;
     samples: number[];
@@ -354,25 +402,23 @@ async function runSize(engine: Engine, N: number, peers: readonly Peer[], o: Tim
   }
   const live: Live[] = [];
   const skipped: PeerResult[] = [];
+  const skip = (peer: Peer, reason: string) =>
+    skipped.push({ peer, skipped: reason, detail: '', firstRunMs: null, stats: null, gflops: null, peerOverSpoofscan: null, maxRelErr: null });
   for (const peer of peers) {
+    const f = factories[peer] ?? `no ${head.kind} in ${peer}`;
+    if (typeof f === 'string') {
+      skip(peer, f);
+      continue;
+    }
     const t0 = performance.now();
     try {
-      const r =
-        peer === 'spoofscan'
-          ? await spoofscanRunner(engine, a, b, N)
-          : peer === 'tfjs-webgpu'
-            ? await tfjsRunner(engine, a, b, N)
-            : peer === 'ort-cpu'
-              ? await ortRunner(a, b, N, threads)
-              : await torchRunner(a, b, N, python, threads);
+      const r = await f();
       const first = performance.now() - t0;
       let last = first;
       for (let w = 0; w < o.warmups; w++) last = await r.runner.sample(1);
       live.push({ peer, ...r, first, reps: Math.max(1, Math.min(64, Math.ceil(o.minSampleMs / Math.max(last, 1e-3)))), samples: [], total: 0 });
     } catch (e) {
-      const msg = (e as Error).message.split('\n')[0];
-      const reason = /Cannot find (module|package)|ERR_MODULE_NOT_FOUND/.test(msg) ? `not installed (${msg.replace(/ imported from .*/, '')})` : msg;
-      skipped.push({ peer, skipped: reason, detail: '', firstRunMs: null, stats: null, gflops: null, peerOverSpoofscan: null, maxRelErr: null });
+      skip(peer, skipReason(e));
     }
   }
   const done = (s: Live) => s.samples.length >= o.maxRuns || (s.samples.length >= o.minRuns && s.total >= o.budgetMs);
@@ -384,7 +430,8 @@ async function runSize(engine: Engine, N: number, peers: readonly Peer[], o: Tim
       s.total += dt;
     }
   }
-  const ref = live.find((s) => s.peer === 'torch-cpu') ?? live.find((s) => s.peer === 'ort-cpu') ?? live[0];
+  const withOut = live.filter((s) => s.out !== null);
+  const ref = withOut.find((s) => s.peer === 'torch-cpu') ?? withOut.find((s) => s.peer === 'ort-cpu') ?? withOut[0];
   const ours = live.find((s) => s.peer === 'spoofscan');
   const oursMs = ours ? summarise(ours.samples, ours.reps).medianMs : NaN;
   const results: PeerResult[] = [];
@@ -396,24 +443,172 @@ async function runSize(engine: Engine, N: number, peers: readonly Peer[], o: Tim
       detail: s.runner.detail,
       firstRunMs: s.first,
       stats,
-      gflops: gflop / (stats.medianMs / 1e3),
+      gflops: head.gflop / (stats.medianMs / 1e3),
       peerOverSpoofscan: ours ? stats.medianMs / oursMs : null,
-      maxRelErr: ref ? relErr(s.out, ref.out) : null,
+      maxRelErr: ref?.out && s.out ? relErr(s.out, ref.out) : null,
     });
     await s.runner.dispose();
   }
   engine.pool.trim();
   const order = (p: Peer) => PEERS.indexOf(p);
-  return { N, gflop, results: [...results, ...skipped].sort((x, y) => order(x.peer) - order(y.peer)) };
+  return { ...head, results: [...results, ...skipped].sort((x, y) => order(x.peer) - order(y.peer)) };
 }
 
-const ERR_LIMIT = 1e-4;
+interface Context {
+  engine: Engine;
+  peers: readonly Peer[];
+  threads: number;
+  python: string;
+  timing: Timing;
+}
+
+async function matmulCase(c: Context, N: number): Promise<CaseResult> {
+  const a = uniform(N * N, 12345);
+  const b = uniform(N * N, 54321);
+  const { engine, threads } = c;
+  const factories: Partial<Record<Peer, Factory>> = {
+    spoofscan: async () => {
+      const ta = tensor(a, [N, N]);
+      const tb = tensor(b, [N, N]);
+      return spoofscanRunner(engine, `matmul '${defaultVariant(engine)}' on ${engine.adapter.device || engine.adapter.backend}`, () => matmulRaw(ta, tb), () => {
+        ta.dispose();
+        tb.dispose();
+      });
+    },
+    'tfjs-webgpu': () => tfjsRunner(engine, a, b, N),
+    'ort-cpu': () => ortRunner(matmulOnnxModel(N, N, N), { A: [a, [N, N]], B: [b, [N, N]] }, 'C', threads),
+    'torch-cpu': async () => torchRunner(await torchServer(c.python, threads), { op: 'matmul', n: N }, { a, b }),
+  };
+  return runCase(engine, { kind: 'matmul', label: `${N}³`, params: { N }, gflop: (2 * N * N * N) / 1e9, errLimit: 1e-4 }, factories, c.peers, c.timing);
+}
+
+async function localAttentionCase(c: Context, N: number, W: number, H: number, d: number, cache: string): Promise<CaseResult> {
+  const shape = [1, H, N, d];
+  const size = H * N * d;
+  const [q, k, v] = [uniform(size, 1, 1), uniform(size, 2, 1), uniform(size, 3, 1)];
+  const { engine, threads } = c;
+  const onnxPath = resolve(cache, `local-attention-n${N}-w${W}-h${H}-d${d}.onnx`);
+  const factories: Partial<Record<Peer, Factory>> = {
+    spoofscan: async () => {
+      const [tq, tk, tv] = [q, k, v].map((x) => tensor(x, shape));
+      return spoofscanRunner(engine, `fused localWindowAttention (policy mask) on ${engine.adapter.device || engine.adapter.backend}`, () => noGrad(() => localWindowAttention(tq, tk, tv, { window: W, policy: 'mask' })), () => {
+        for (const t of [tq, tk, tv]) t.dispose();
+      });
+    },
+    'tfjs-webgpu': 'no local-window attention op in tfjs',
+    'ort-cpu': async () => {
+      if (!existsSync(onnxPath)) {
+        // The graph is PyTorch's export of the very function the torch peer runs.
+        const server = await torchServer(c.python, threads).catch((e: unknown) => {
+          throw new Error(`the ONNX graph is exported by PyTorch, which is unavailable: ${skipReason(e)}`);
+        });
+        await mkdir(cache, { recursive: true });
+        await server.lp.ask({ op: 'export-local', n: N, w: W, h: H, d, path: onnxPath });
+      }
+      return ortRunner(onnxPath, { q: [q, shape], k: [k, shape], v: [v, shape] }, 'o', threads);
+    },
+    'torch-cpu': async () => torchRunner(await torchServer(c.python, threads), { op: 'local', n: N, w: W, h: H, d }, { q, k, v }),
+  };
+  const gflop = (2 * N * W * 2 * d * H) / 1e9;
+  return runCase(engine, { kind: 'local-attention', label: `N${N} W${W} H${H} d${d}`, params: { N, W, H, d }, gflop, errLimit: 1e-4 }, factories, c.peers, c.timing);
+}
+
+/** The command that makes the XLS-R ONNX export the ort-cpu peer runs. */
+function exportCommand(python: string, preset: string, weights: string, samples: number, onnx: string): string[] {
+  return [python, TORCH_SCRIPT, 'export-xlsr', '--preset', preset, '--weights', weights, '--samples', String(samples), '--out', onnx];
+}
+
+async function runCommand(argv: string[]): Promise<void> {
+  const proc = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  proc.stderr!.setEncoding('utf8');
+  proc.stderr!.on('data', (d: string) => void (err = (err + d).slice(-2000)));
+  const code = await new Promise<number | null>((res, rej) => {
+    proc.once('error', rej);
+    proc.once('exit', res);
+  });
+  if (code !== 0) throw new Error(`${argv.slice(0, 3).join(' ')} … exited ${code}: ${err.trim().split('\n').pop() ?? ''}`);
+}
+
+async function xlsrCase(c: Context, preset: string, samples: number, cache: string, exportOnnx: boolean): Promise<CaseResult> {
+  const { engine, threads, python } = c;
+  const stem = preset.startsWith('xlsr-') ? preset : `xlsr-${preset}`;
+  const weights = resolve(cache, `${stem}-seed0.bin`);
+  const onnxPath = resolve(cache, `${stem}-${samples}.onnx`);
+  const wav = uniform(samples, 777, 0.3);
+  // The shared weights: PyTorch makes them once (seeded); without PyTorch spoofscan uses its own random weights
+  // and the outputs are not compared.
+  let weightsNote = '';
+  if (!existsSync(weights)) {
+    try {
+      await mkdir(cache, { recursive: true });
+      await runCommand([python, TORCH_SCRIPT, 'weights', '--preset', preset, '--out', weights]);
+    } catch (e) {
+      weightsNote = skipReason(e);
+    }
+  }
+  const shared = existsSync(weights);
+  const factories: Partial<Record<Peer, Factory>> = {
+    spoofscan: async () => {
+      let model: XlsrModel;
+      if (shared) {
+        const src = await fileSource(weights);
+        try {
+          model = (await loadXlsr(src)).model;
+        } finally {
+          await src.close();
+        }
+      } else {
+        model = XlsrModel.fromConfig(xlsrPreset(preset), 1);
+      }
+      model.setFrozen('all');
+      const input = tensor(wav, [1, samples]);
+      const made = await spoofscanRunner(engine, `XLS-R eval forward, ${shared ? 'shared weights' : `own random weights (${weightsNote})`}, on ${engine.adapter.device || engine.adapter.backend}`, () => noGrad(() => model.forward(input).x), () => {
+        input.dispose();
+        model.dispose();
+      });
+      return shared ? made : { ...made, out: null };
+    },
+    'tfjs-webgpu': 'no XLS-R in tfjs',
+    'ort-cpu': async () => {
+      if (!existsSync(onnxPath)) {
+        const cmd = exportCommand(python, preset, weights, samples, onnxPath);
+        if (!exportOnnx) throw new Error(`no ONNX export at ${onnxPath}; make it with --export or: ${cmd.join(' ')}`);
+        await runCommand(cmd);
+      }
+      return ortRunner(onnxPath, { wav: [wav, [1, samples]] }, 'x', threads);
+    },
+    'torch-cpu': async () => {
+      if (!shared) throw new Error(`no shared weights: ${weightsNote}`);
+      return torchRunner(await torchServer(python, threads), { op: 'xlsr', preset, weights, samples }, { wav });
+    },
+  };
+  const gflop = (2 * forwardMacs(xlsrPreset(preset), samples).total) / 1e9;
+  // Random 24-layer weights in float32 on three code paths: the final-LN outputs agreed to 2e-6 (300M, llvmpipe);
+  // the limit leaves room for other adapters and accumulation orders.
+  return runCase(engine, { kind: 'xlsr', label: `${preset} eval b1 ${samples}`, params: { preset, samples }, gflop, errLimit: 1e-2 }, factories, c.peers, c.timing);
+}
+
+function intList(flag: string, text: string, max = 1 << 20): number[] {
+  const out = text.split(',').map((s) => Number(s.trim()));
+  if (!out.every((n) => Number.isInteger(n) && n >= 1 && n <= max)) throw new UserError(`bench peers: --${flag} '${text}' must list integers 1..${max}`);
+  return out;
+}
 
 export async function run(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
     options: {
+      cases: { type: 'string' },
       sizes: { type: 'string' },
+      attn: { type: 'string' },
+      heads: { type: 'string' },
+      dims: { type: 'string' },
+      preset: { type: 'string' },
+      samples: { type: 'string' },
+      runs: { type: 'string' },
+      cache: { type: 'string', default: 'bench-out/peers' },
+      export: { type: 'boolean', default: false },
       peers: { type: 'string' },
       threads: { type: 'string' },
       python: { type: 'string', default: '/usr/bin/python3' },
@@ -425,13 +620,28 @@ export async function run(argv: string[]): Promise<number> {
     console.log(usage);
     return 0;
   }
-  const sizes = (values.sizes ?? (values.quick ? '128' : '512,1024')).split(',').map((s) => Number(s.trim()));
-  if (!sizes.every((n) => Number.isInteger(n) && n >= 1 && n <= 8192)) throw new UserError(`bench peers: --sizes '${values.sizes}' must list integers 1..8192`);
+  const q = values.quick;
+  const cases = (values.cases ?? CASES.join(',')).split(',').map((s) => s.trim()) as CaseKind[];
+  for (const k of cases) if (!CASES.includes(k)) throw new UserError(`bench peers: unknown case '${k}' (known: ${CASES.join(', ')})`);
+  const sizes = intList('sizes', values.sizes ?? (q ? '128' : '512,1024'), 8192);
+  const attn = (values.attn ?? (q ? '33x3' : '201x7,201x31,1024x7,1024x31')).split(',').map((s) => {
+    const m = /^(\d+)x(\d+)$/.exec(s.trim());
+    if (!m || Number(m[1]) < 1 || Number(m[2]) < 1) throw new UserError(`bench peers: --attn '${s}' is not NxW`);
+    return [Number(m[1]), Number(m[2])] as const;
+  });
+  const [heads] = intList('heads', values.heads ?? (q ? '1' : '8'));
+  const [dims] = intList('dims', values.dims ?? (q ? '16' : '64'));
+  const preset = values.preset ?? (q ? 'tiny' : 'xlsr-300m');
+  if (!XLSR_PEER_PRESETS.includes(preset)) throw new UserError(`bench peers: --preset '${preset}' is not one of ${XLSR_PEER_PRESETS.join(', ')}`);
+  const [samples] = intList('samples', values.samples ?? (q ? '4000' : '64600'));
+  if (samples < 400) throw new UserError(`bench peers: --samples must be at least 400`);
+  const runs = Number(values.runs ?? (q ? 1 : 2));
+  if (!Number.isInteger(runs) || runs < 1) throw new UserError(`bench peers: --runs '${values.runs}' must be a positive integer`);
   const peers = (values.peers ?? PEERS.join(',')).split(',').map((s) => s.trim()) as Peer[];
   for (const p of peers) if (!PEERS.includes(p)) throw new UserError(`bench peers: unknown peer '${p}' (known: ${PEERS.join(', ')})`);
   const threads = values.threads === undefined ? cpus().length : Number(values.threads);
   if (!Number.isInteger(threads) || threads < 1) throw new UserError(`bench peers: --threads '${values.threads}' must be a positive integer`);
-  const timing: Timing = values.quick
+  const timing: Timing = q
     ? { warmups: 1, minRuns: 1, maxRuns: 5, budgetMs: 300, minSampleMs: 10 }
     : { warmups: 2, minRuns: 3, maxRuns: 30, budgetMs: 2000, minSampleMs: 20 };
   if (values.budget !== undefined) {
@@ -439,11 +649,17 @@ export async function run(argv: string[]): Promise<number> {
     if (!(s > 0)) throw new UserError(`bench peers: --budget '${values.budget}' is not a positive number of seconds`);
     timing.budgetMs = s * 1000;
   }
+  // XLS-R: the first run is the warm-up; then exactly `runs` single-run samples per peer.
+  const xlsrTiming: Timing = { warmups: 0, minRuns: runs, maxRuns: runs, budgetMs: 0, minSampleMs: 0 };
+  const cache = resolve(values.cache);
   const { engine, env } = await openBenchEngine('peers', values.adapter);
   console.log(`adapter: ${env.adapterDescription}; load ${fmt(env.loadAverage.start)}`);
-  const results: SizeResult[] = [];
+  const ctx: Context = { engine, peers, threads, python: values.python, timing };
+  const results: CaseResult[] = [];
   try {
-    for (const N of sizes) results.push(await runSize(engine, N, peers, timing, threads, values.python));
+    if (cases.includes('matmul')) for (const N of sizes) results.push(await matmulCase(ctx, N));
+    if (cases.includes('local-attention')) for (const [N, W] of attn) results.push(await localAttentionCase(ctx, N, W, heads, dims, cache));
+    if (cases.includes('xlsr')) results.push(await xlsrCase({ ...ctx, timing: xlsrTiming }, preset, samples, cache, values.export));
   } finally {
     stopTorch();
   }
@@ -452,25 +668,27 @@ export async function run(argv: string[]): Promise<number> {
   for (const s of results) {
     for (const [i, r] of s.results.entries()) {
       rows.push([
-        i === 0 ? `${s.N}³` : '',
+        i === 0 ? s.label : '',
         r.peer,
         r.stats ? fmt(r.stats.medianMs, 2) : '-',
         r.stats ? fmt(r.stats.p90Ms, 2) : '-',
         r.gflops === null ? '-' : fmt(r.gflops),
         r.peerOverSpoofscan === null ? '-' : `${fmt(r.peerOverSpoofscan, 2)}×`,
-        r.maxRelErr === null ? '-' : r.maxRelErr <= ERR_LIMIT ? 'ok' : `BAD ${r.maxRelErr.toExponential(1)}`,
-        r.skipped ? `skipped: ${r.skipped}` : r.detail,
+        r.maxRelErr === null ? '-' : r.maxRelErr <= s.errLimit ? `ok ${r.maxRelErr.toExponential(0)}` : `BAD ${r.maxRelErr.toExponential(1)}`,
+        r.skipped ? 'skipped (below)' : r.detail,
       ]);
     }
   }
   console.log('');
-  console.log(formatTable(['size', 'peer', 'median ms', 'p90 ms', 'GFLOP/s', 'peer/spoofscan', 'check', 'detail'], rows));
+  console.log(formatTable(['case', 'peer', 'median ms', 'p90 ms', 'GFLOP/s', 'peer/spoofscan', 'check', 'detail'], rows));
+  const skipped = results.flatMap((s) => s.results.filter((r) => r.skipped).map((r) => `  ${s.label} ${r.peer}: ${r.skipped}`));
+  if (skipped.length) console.log(`\nskipped:\n${skipped.join('\n')}`);
   console.log(`\npeer/spoofscan = peer median / spoofscan median (above 1: spoofscan is faster). Load average ${fmt(env.loadAverage.start)} → ${fmt(env.loadAverage.end ?? NaN)}.`);
-  const record = { benchmark: 'peers', environment: env, timing, threads, quick: values.quick, sizes: results };
+  const record = { benchmark: 'peers', environment: env, timing, xlsrTiming, threads, quick: q, cases: results };
   await saveRecord('peers', engine, values, record);
-  const bad = results.flatMap((s) => s.results.filter((r) => r.maxRelErr !== null && !(r.maxRelErr <= ERR_LIMIT)).map((r) => `${s.N} ${r.peer}`));
+  const bad = results.flatMap((s) => s.results.filter((r) => r.maxRelErr !== null && !(r.maxRelErr <= s.errLimit)).map((r) => `${s.label} ${r.peer}`));
   if (bad.length) {
-    console.error(`bench peers: results differ by more than ${ERR_LIMIT} (relative) for: ${bad.join('; ')}`);
+    console.error(`bench peers: results differ by more than the case's limit (relative) for: ${bad.join('; ')}`);
     return 1;
   }
   return 0;

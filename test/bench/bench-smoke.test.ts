@@ -1,6 +1,7 @@
 // Every benchmark runs end to end on tiny cases: exit code 0 (their own correctness checks pass),
 // a JSON record with the adapter and one row per case. Timings are not judged here (bench/ is for that).
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -14,6 +15,15 @@ import * as metrics from '../../bench/metrics.ts';
 import * as peers from '../../bench/peers.ts';
 
 useEngine();
+
+function hasTorch(): boolean {
+  try {
+    execFileSync('/usr/bin/python3', ['-c', 'import torch, torchaudio'], { stdio: 'ignore', timeout: 30_000 });
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 let dir = '';
 beforeAll(async () => {
@@ -50,17 +60,41 @@ describe('benchmarks run end to end on tiny cases', () => {
   });
 
   it('peers: spoofscan against whichever peers are installed; a missing one is skipped with the reason', async () => {
-    // A python that does not exist: the torch peer must be skipped, not fail the bench.
-    const { code, record } = await runBench(peers, 'peers', ['--quick', '--sizes', '16', '--budget', '0.01', '--python', '/nonexistent/python3']);
+    // A python that does not exist: the torch peer must be skipped, not fail the bench, and so must the ORT
+    // peers whose graphs PyTorch exports; XLS-R then runs on spoofscan's own random weights, unchecked.
+    const { code, record } = await runBench(peers, 'peers', ['--quick', '--sizes', '16', '--budget', '0.01', '--python', '/nonexistent/python3', '--cache', join(dir, 'peers-cache')]);
     expect(code).toBe(0);
-    const sizes = record.sizes as { N: number; results: { peer: string; skipped: string | null; gflops: number | null; maxRelErr: number | null }[] }[];
-    expect(sizes.map((s) => s.results.map((r) => r.peer))).toEqual([['spoofscan', 'tfjs-webgpu', 'ort-cpu', 'torch-cpu']]);
-    const [ours, , , torch] = sizes[0].results;
-    expect(ours.skipped).toBeNull();
-    expect(ours.gflops).toBeGreaterThan(0);
-    expect(torch.skipped).toMatch(/nonexistent/);
-    for (const r of sizes[0].results) if (!r.skipped) expect(r.maxRelErr).toBeLessThanOrEqual(1e-4);
+    const cases = record.cases as { kind: string; label: string; results: { peer: string; skipped: string | null; gflops: number | null; maxRelErr: number | null }[] }[];
+    expect(cases.map((c) => c.kind)).toEqual(['matmul', 'local-attention', 'xlsr']);
+    for (const c of cases) expect(c.results.map((r) => r.peer)).toEqual(['spoofscan', 'tfjs-webgpu', 'ort-cpu', 'torch-cpu']);
+    const [mm, attn, xlsr] = cases;
+    for (const c of cases) {
+      const [ours, , , torch] = c.results;
+      expect(ours.skipped).toBeNull();
+      expect(ours.gflops).toBeGreaterThan(0);
+      expect(torch.skipped).toMatch(/nonexistent/);
+      for (const r of c.results) if (!r.skipped && r.maxRelErr !== null) expect(r.maxRelErr).toBeLessThanOrEqual(1e-4);
+    }
+    for (const r of mm.results) if (!r.skipped) expect(r.maxRelErr).toBeLessThanOrEqual(1e-4);
+    expect(attn.results[1].skipped).toMatch(/tfjs/);
+    expect(attn.results[2].skipped ?? '').toMatch(/^$|PyTorch|not installed/);
+    // No ONNX export of the XLS-R in the cache: ORT is skipped and told how to make one.
+    expect(xlsr.results[2].skipped).toMatch(/no ONNX export at .*export-xlsr|not installed/);
   });
+
+  // Where Debian's PyTorch is installed: the torch peer shares spoofscan's XLS-R weights (made by PyTorch, read by
+  // models/io) and the outputs agree; ORT runs PyTorch's export of the local-attention function.
+  it.skipIf(!hasTorch())('peers: PyTorch (and ORT from its export) agree with spoofscan on local attention and the tiny XLS-R', async () => {
+    const { code, record } = await runBench(peers, 'peers-torch', ['--quick', '--cases', 'local-attention,xlsr', '--peers', 'spoofscan,ort-cpu,torch-cpu', '--budget', '0.01', '--cache', join(dir, 'peers-cache-torch')]);
+    expect(code).toBe(0);
+    const cases = record.cases as { kind: string; results: { peer: string; skipped: string | null; maxRelErr: number | null }[] }[];
+    const [attn, xlsr] = cases;
+    expect(attn.results.map((r) => r.peer)).toEqual(['spoofscan', 'ort-cpu', 'torch-cpu']);
+    for (const r of attn.results) if (!r.skipped) expect(r.maxRelErr).toBeLessThanOrEqual(1e-4);
+    const torch = xlsr.results.find((r) => r.peer === 'torch-cpu')!;
+    expect(torch.skipped).toBeNull();
+    expect(xlsr.results[0].maxRelErr).toBeLessThanOrEqual(1e-4);
+  }, 60_000);
 
   it('conv: implicit kernels and im2col agree on a short clip', async () => {
     const { code, record } = await runBench(conv, 'conv', ['--quick', '--cases', 'enc6,pos', '--samples', '4000', '--modes', 'fwd,fwdbwd']);
@@ -100,7 +134,7 @@ describe('benchmarks run end to end on tiny cases', () => {
   });
 
   it('every benchmark answers --help without running, and metrics runs --quick', async () => {
-    for (const mod of [matmul, conv, localAttention, xlsr, train, metrics] as { run(argv: string[]): Promise<number> }[]) {
+    for (const mod of [matmul, conv, localAttention, xlsr, train, metrics, peers] as { run(argv: string[]): Promise<number> }[]) {
       const lines: string[] = [];
       const log = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void lines.push(a.join(' ')));
       try {
