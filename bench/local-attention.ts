@@ -13,6 +13,7 @@ import {
   finishEnvironment,
   fmt,
   formatTable,
+  intList,
   ONE_RUN_TIMING,
   openBenchEngine,
   saveRecord,
@@ -232,13 +233,6 @@ function table(rows: readonly Row[]): string {
   );
 }
 
-function intList(flag: string, text: string): number[] {
-  const out = text.split(',').map((s) => Number(s.trim()));
-  const bad = out.find((x) => !Number.isInteger(x) || x < 1);
-  if (bad !== undefined) throw new UserError(`bench local-attention: --${flag} '${text}' must list positive integers`);
-  return out;
-}
-
 export async function run(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
@@ -259,10 +253,10 @@ export async function run(argv: string[]): Promise<number> {
     return 0;
   }
   const q = values.quick;
-  const Ns = intList('n', values.n ?? (q ? '201,1024,4096' : '8,201,1024,4096,16384'));
-  const Ws = intList('w', values.w ?? (q ? '7,31' : '3,7,31,127'));
-  const Hs = intList('heads', values.heads ?? (q ? '8' : '1,8'));
-  const Ds = intList('dims', values.dims ?? (q ? '64' : '64,128'));
+  const Ns = intList('local-attention', 'n', values.n ?? (q ? '201,1024,4096' : '8,201,1024,4096,16384'));
+  const Ws = intList('local-attention', 'w', values.w ?? (q ? '7,31' : '3,7,31,127'));
+  const Hs = intList('local-attention', 'heads', values.heads ?? (q ? '8' : '1,8'));
+  const Ds = intList('local-attention', 'dims', values.dims ?? (q ? '64' : '64,128'));
   const modes = (values.modes ?? 'fwd,fwdbwd').split(',').map((s) => s.trim());
   for (const m of modes) if (m !== 'fwd' && m !== 'fwdbwd') throw new UserError(`bench local-attention: unknown mode '${m}' (fwd, fwdbwd)`);
   const policy = (values.policy ?? 'mask') as EdgePolicy;

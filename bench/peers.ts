@@ -20,7 +20,7 @@ import { localWindowAttention } from '../kernels/local-attention.ts';
 import { fileSource } from '../models/io/file-source.node.ts';
 import { forwardMacs, loadXlsr, xlsrPreset, XlsrModel } from '../models/xlsr/index.ts';
 import { UserError } from '../common/errors.ts';
-import { COMMON_OPTIONS, finishEnvironment, fmt, formatTable, openBenchEngine, saveRecord, summarise, type Stats } from './lib/harness.ts';
+import { COMMON_OPTIONS, finishEnvironment, fmt, formatTable, intList, openBenchEngine, saveRecord, summarise, type Stats } from './lib/harness.ts';
 import { matmulOnnxModel } from './lib/onnx.ts';
 
 export const summary = 'spoofscan against peers (tfjs-webgpu, onnxruntime-node CPU, PyTorch CPU): matmul, local attention, XLS-R eval';
@@ -589,12 +589,6 @@ async function xlsrCase(c: Context, preset: string, samples: number, cache: stri
   return runCase(engine, { kind: 'xlsr', label: `${preset} eval b1 ${samples}`, params: { preset, samples }, gflop, errLimit: 1e-2 }, factories, c.peers, c.timing);
 }
 
-function intList(flag: string, text: string, max = 1 << 20): number[] {
-  const out = text.split(',').map((s) => Number(s.trim()));
-  if (!out.every((n) => Number.isInteger(n) && n >= 1 && n <= max)) throw new UserError(`bench peers: --${flag} '${text}' must list integers 1..${max}`);
-  return out;
-}
-
 export async function run(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
@@ -623,17 +617,17 @@ export async function run(argv: string[]): Promise<number> {
   const q = values.quick;
   const cases = (values.cases ?? CASES.join(',')).split(',').map((s) => s.trim()) as CaseKind[];
   for (const k of cases) if (!CASES.includes(k)) throw new UserError(`bench peers: unknown case '${k}' (known: ${CASES.join(', ')})`);
-  const sizes = intList('sizes', values.sizes ?? (q ? '128' : '512,1024'), 8192);
+  const sizes = intList('peers', 'sizes', values.sizes ?? (q ? '128' : '512,1024'), 8192);
   const attn = (values.attn ?? (q ? '33x3' : '201x7,201x31,1024x7,1024x31')).split(',').map((s) => {
     const m = /^(\d+)x(\d+)$/.exec(s.trim());
     if (!m || Number(m[1]) < 1 || Number(m[2]) < 1) throw new UserError(`bench peers: --attn '${s}' is not NxW`);
     return [Number(m[1]), Number(m[2])] as const;
   });
-  const [heads] = intList('heads', values.heads ?? (q ? '1' : '8'));
-  const [dims] = intList('dims', values.dims ?? (q ? '16' : '64'));
+  const [heads] = intList('peers', 'heads', values.heads ?? (q ? '1' : '8'), 1 << 20);
+  const [dims] = intList('peers', 'dims', values.dims ?? (q ? '16' : '64'), 1 << 20);
   const preset = values.preset ?? (q ? 'tiny' : 'xlsr-300m');
   if (!XLSR_PEER_PRESETS.includes(preset)) throw new UserError(`bench peers: --preset '${preset}' is not one of ${XLSR_PEER_PRESETS.join(', ')}`);
-  const [samples] = intList('samples', values.samples ?? (q ? '4000' : '64600'));
+  const [samples] = intList('peers', 'samples', values.samples ?? (q ? '4000' : '64600'), 1 << 20);
   if (samples < 400) throw new UserError(`bench peers: --samples must be at least 400`);
   const runs = Number(values.runs ?? (q ? 1 : 2));
   if (!Number.isInteger(runs) || runs < 1) throw new UserError(`bench peers: --runs '${values.runs}' must be a positive integer`);

@@ -244,3 +244,12 @@ export function fmt(x: number, digits = 2): string {
   if (!Number.isFinite(x)) return '-';
   return x.toFixed(digits);
 }
+
+/** A comma-separated list of positive integers from flag --`flag` of `bench NAME` (at most `max` each). */
+export function intList(bench: string, flag: string, text: string, max = Infinity): number[] {
+  const out = text.split(',').map((s) => Number(s.trim()));
+  if (!out.every((n) => Number.isInteger(n) && n >= 1 && n <= max)) {
+    throw new UserError(`bench ${bench}: --${flag} '${text}' must list ${Number.isFinite(max) ? `integers 1..${max}` : 'positive integers'}`);
+  }
+  return out;
+}

@@ -24,7 +24,6 @@ import argparse
 import json
 import math
 import os
-import re
 import sys
 import time
 
@@ -38,19 +37,12 @@ PRESETS = {
     'tiny': ([(32, k, s) for _, k, s in STANDARD_CONV], 64, 128, 4, 2, 16, 4),
 }
 
-RENAMES = [
-    (r'^encoder\.feature_projection\.', 'feature_projection.'),
-    (r'^encoder\.transformer\.pos_conv_embed\.', 'encoder.pos_conv_embed.'),
-    (r'^encoder\.transformer\.layers\.', 'encoder.layers.'),
-    (r'^encoder\.transformer\.layer_norm\.', 'encoder.layer_norm.'),
-]
-
-
-def hf_name(n):
-    for pat, rep in RENAMES:
-        if re.match(pat, n):
-            return re.sub(pat, rep, n)
-    return n
+def fixtures():
+    """The XLS-R fixtures script: its torchaudio → Hugging Face names and its weight randomisation. Imported on
+    demand, since it needs torchaudio and numpy, which the matmul and attention peers do not."""
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'fixtures'))
+    import xlsr_fixtures
+    return xlsr_fixtures
 
 
 def build_xlsr(preset):
@@ -64,35 +56,22 @@ def build_xlsr(preset):
         aux_num_out=None)
 
 
-def randomise(model, gen):
-    """scripts/fixtures/xlsr_fixtures.py's randomisation."""
-    with torch.no_grad():
-        for name, p in model.named_parameters():
-            if name.endswith('weight_g'):
-                p.copy_(0.5 + torch.rand(p.shape, generator=gen))
-            elif 'layer_norm' in name and name.endswith('weight'):
-                p.copy_(1 + 0.2 * torch.randn(p.shape, generator=gen))
-            elif name.endswith('bias'):
-                p.copy_(0.1 * torch.randn(p.shape, generator=gen))
-            else:
-                fan_in = p[0].numel() if p.dim() > 1 else 1
-                p.copy_(torch.randn(p.shape, generator=gen) / math.sqrt(fan_in))
-
-
 def load_xlsr(preset, weights):
     model = build_xlsr(preset)
     sd = torch.load(weights, map_location='cpu')
     mine = model.state_dict()
+    hf_name = fixtures().hf_name
     model.load_state_dict({k: sd[hf_name(k)] for k in mine})
     return model.eval()
 
 
 def make_weights(preset, out):
+    fx = fixtures()
     model = build_xlsr(preset)
-    randomise(model, torch.Generator().manual_seed(0))
+    fx.randomise(model, torch.Generator().manual_seed(0))
     os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
     tmp = out + '.tmp'
-    torch.save({hf_name(k): v.detach().float().contiguous() for k, v in model.state_dict().items()}, tmp)
+    torch.save({fx.hf_name(k): v.detach().float().contiguous() for k, v in model.state_dict().items()}, tmp)
     os.replace(tmp, out)
 
 
