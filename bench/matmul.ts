@@ -26,7 +26,8 @@ import {
 
 export const summary = 'matmul GFLOP/s per kernel variant (square sizes and XLS-R shapes)';
 
-export const usage = `usage: spoofscan bench matmul [--sizes LIST] [--variants LIST] [--tiles LIST] [--lanes-tiles LIST] [--quick]
+export const usage = `usage: spoofscan bench matmul [--sizes LIST] [--variants LIST] [--tiles LIST] [--lanes-tiles LIST]
+                              [--texture-tiles LIST] [--quick]
                               [--budget SECONDS] [--adapter auto|default|swiftshader|gles] [--json FILE]
 
   --sizes LIST     comma-separated cases (default 256,512,1024,xlsr; with --quick 256,512):
@@ -34,11 +35,13 @@ export const usage = `usage: spoofscan bench matmul [--sizes LIST] [--variants L
                      MxNxK      C[M,N] = A[M,K]·B[K,N]; append :nt, :tn or :tt for transposed B, A or both
                      xlsr       XLS-R fc1 at T = 201: forward 201x4096x1024, and the backward
                                 products dX = dY·Wᵀ (201x1024x4096:nt) and dW = Xᵀ·dY (1024x4096x201:tn)
-  --variants LIST  kernels to compare (default naive,blocked,tiled,lanes)
+  --variants LIST  kernels to compare (default naive,blocked,tiled,lanes,texture)
   --tiles LIST     extra 'blocked' register tiles to compare, e.g. 8x8w8x4,16x8w8x4
                    (rows x cols per invocation, w workgroup x by y)
   --lanes-tiles L  extra 'lanes' tiles to compare, e.g. 16x4w16,32x4w8 (rows per workgroup x
                    columns per invocation, w invocations per workgroup)
+  --texture-tiles L  extra 'texture' tiles to compare, e.g. 24x32w8,32x48w8 (rows x cols per
+                   invocation, w invocations per workgroup)
   --quick          1 warm-up, ≥1 timed run, 0.3 s per candidate; writes JSON only with --json
   --budget S       timed seconds per candidate and case (default 2; at least 3 runs are always taken)
   --adapter A      which WebGPU adapter to open (default: SPOOFSCAN_ADAPTER or auto)
@@ -86,6 +89,16 @@ export function parseTile(s: string): BlockedTile {
   if (tm % 4 || tn % 4 || tm > 32 || tn > 32) throw new UserError(`bench matmul: tile '${s}': rows and columns must be multiples of 4, at most 32`);
   if (wx * wy > 256 || wx < 1 || wy < 1) throw new UserError(`bench matmul: tile '${s}': workgroup ${wx}×${wy} must have 1..256 invocations`);
   return { tm, tn, wx, wy };
+}
+
+/** A 'texture' tile as the blocked tile type carries it (wy unused): TMxTNwWX. */
+export function parseTextureTile(s: string): BlockedTile {
+  const m = /^(\d+)x(\d+)w(\d+)$/.exec(s.trim());
+  if (!m) throw new UserError(`bench matmul: --texture-tiles entry '${s}' is not TMxTNwWX (e.g. 32x32w8)`);
+  const [tm, tn, wx] = m.slice(1).map(Number);
+  if (tn % 4 || tm < 1 || tn < 4 || tm > 64 || tn > 64) throw new UserError(`bench matmul: texture tile '${s}': rows (1..64) and columns (4..64, a multiple of 4)`);
+  if (wx < 1 || wx > 256) throw new UserError(`bench matmul: texture tile '${s}': workgroup ${wx} must have 1..256 invocations`);
+  return { tm, tn, wx, wy: 1 };
 }
 
 export function parseLanesTile(s: string): LanesTile {
@@ -218,6 +231,7 @@ export async function run(argv: string[]): Promise<number> {
       variants: { type: 'string' },
       tiles: { type: 'string' },
       'lanes-tiles': { type: 'string' },
+      'texture-tiles': { type: 'string' },
       ...COMMON_OPTIONS,
     },
     allowPositionals: false,
@@ -238,6 +252,9 @@ export async function run(argv: string[]): Promise<number> {
   }
   for (const t of (values['lanes-tiles'] ?? '').split(',').filter((s) => s.trim())) {
     specs.push({ name: `lanes ${t.trim()}`, variant: 'lanes', tile: parseLanesTile(t) });
+  }
+  for (const t of (values['texture-tiles'] ?? '').split(',').filter((s) => s.trim())) {
+    specs.push({ name: `texture ${t.trim()}`, variant: 'texture', tile: parseTextureTile(t) });
   }
   if (!specs.length) throw new UserError('bench matmul: nothing to compare (empty --variants and --tiles)');
   const timing = timingFrom('matmul', values, QUICK_TIMING, DEFAULT_TIMING);

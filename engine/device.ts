@@ -20,6 +20,7 @@ export interface AdapterSummary {
 // The limits worth raising to the adapter maximum (the defaults are far lower than most adapters offer).
 const RAISED_LIMITS = [
   'maxBufferSize',
+  'maxTextureDimension2D',
   'maxStorageBufferBindingSize',
   'maxUniformBufferBindingSize',
   'maxComputeWorkgroupStorageSize',

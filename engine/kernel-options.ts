@@ -3,8 +3,8 @@
 // and kernels/ never reads the environment. The vocabularies live here because the engine may not import
 // kernels/; kernels/ re-exports them. Node engines take them from SPOOFSCAN_* variables when opened.
 
-export type MatmulVariant = 'naive' | 'blocked' | 'tiled' | 'lanes';
-export const MATMUL_VARIANTS: readonly MatmulVariant[] = ['naive', 'blocked', 'tiled', 'lanes'];
+export type MatmulVariant = 'naive' | 'blocked' | 'tiled' | 'lanes' | 'texture';
+export const MATMUL_VARIANTS: readonly MatmulVariant[] = ['naive', 'blocked', 'tiled', 'lanes', 'texture'];
 
 export type ConvImpl = 'implicit' | 'im2col';
 export const CONV_IMPLS: readonly ConvImpl[] = ['implicit', 'im2col'];

@@ -10,6 +10,21 @@ const UNIFORM_SLOT = 256; // minUniformBufferOffsetAlignment is 256 on every ada
 const UNIFORM_CAPACITY = 64; // dispatches per batch that the uniform arena holds
 export const MAX_UNIFORM_WORDS = UNIFORM_SLOT / 4;
 
+/** A texture view bound where a kernel declares a texture (read through textureLoad, or a write-only storage texture). */
+export interface TextureBinding {
+  textureView: GPUTextureView;
+  texture: GPUTexture;
+}
+/** What one binding of a dispatch holds: a storage buffer or a texture view. */
+export type Binding = GPUBuffer | TextureBinding;
+
+const isTexture = (b: Binding): b is TextureBinding => 'textureView' in b;
+
+/** Texture sizes are rounded up to these multiples, so calls with nearby shapes share one scratch texture. */
+const SCRATCH_ROUND = 64;
+/** Scratch textures above this many bytes in all are dropped (after a flush) before a new one is made. */
+const SCRATCH_BUDGET = 512 * 2 ** 20;
+
 export interface DispatchSpec {
   /** Op name shown in errors ("matmul", "add", ...). */
   op: string;
@@ -17,8 +32,8 @@ export interface DispatchSpec {
   key: string;
   /** WGSL source, only built on a cache miss. */
   source: () => string;
-  /** Storage buffers in binding order (0..n-1); the uniform block, if any, is binding n. */
-  buffers: GPUBuffer[];
+  /** Storage buffers (or texture views) in binding order (0..n-1); the uniform block, if any, is binding n. */
+  buffers: Binding[];
   uniforms?: Uint32Array;
   workgroups: [number, number, number];
 }
@@ -74,6 +89,8 @@ export class Engine {
   private pendingErrors: Promise<string | null>[] = [];
   private lostReason: string | null = null;
   private readonly stagingFree: GPUBuffer[] = [];
+  private readonly scratch = new Map<string, { texture: GPUTexture; binding: TextureBinding }>();
+  private scratchBytes = 0;
 
   constructor(opened: OpenedDevice, opts: EngineOptions = {}) {
     this.device = opened.device;
@@ -164,9 +181,9 @@ export class Engine {
     // Pool size classes round up (1.5 GiB → 2 GiB): bind at most the binding limit, since a tensor
     // that fits a binding lies within its first maxStorageBufferBindingSize bytes.
     const maxBinding = this.device.limits.maxStorageBufferBindingSize & ~3;
-    const entries: GPUBindGroupEntry[] = spec.buffers.map((buffer, binding) => ({
+    const entries: GPUBindGroupEntry[] = spec.buffers.map((b, binding) => ({
       binding,
-      resource: buffer.size > maxBinding ? { buffer, size: maxBinding } : { buffer },
+      resource: isTexture(b) ? b.textureView : b.size > maxBinding ? { buffer: b, size: maxBinding } : { buffer: b },
     }));
     if (spec.uniforms) {
       if (spec.uniforms.length > MAX_UNIFORM_WORDS) throw new GpuError(`${spec.op}: uniform block over ${UNIFORM_SLOT} bytes`);
@@ -202,6 +219,20 @@ export class Engine {
     if (!this.pass) this.openBatch();
     this.pass!.end();
     this.encoder!.copyBufferToBuffer(src, srcOffset, dst, dstOffset, bytes);
+    this.pass = this.encoder!.beginComputePass();
+    this.batchOps.push(op);
+  }
+
+  /**
+   * Records a copy of `rows` rows of `width` texels (rgba32float, 16 bytes each) from `src` at byte
+   * `offset` (a multiple of 16), rows `bytesPerRow` apart (a multiple of 256), into the top-left corner of
+   * `dst` (or `originY` rows down). Ends the pass like copy().
+   */
+  copyToTexture(op: string, src: GPUBuffer, offset: number, bytesPerRow: number, dst: TextureBinding, width: number, rows: number, originY = 0): void {
+    this.checkAlive(op);
+    if (!this.pass) this.openBatch();
+    this.pass!.end();
+    this.encoder!.copyBufferToTexture({ buffer: src, offset, bytesPerRow, rowsPerImage: rows }, { texture: dst.texture, origin: [0, originY] }, [width, rows, 1]);
     this.pass = this.encoder!.beginComputePass();
     this.batchOps.push(op);
   }
@@ -263,6 +294,40 @@ export class Engine {
     return out;
   }
 
+  /**
+   * A 2-D rgba32float texture of at least width × height texels for `slot` (say 'matmul:A'), usable as a
+   * write-only storage texture and as a sampled texture, kept for reuse: ops record into one command
+   * stream, and WebGPU orders a dispatch that writes it before the next that reads or rewrites it. Sizes
+   * round up to multiples of 64; past a 512 MiB total the others are dropped after a flush.
+   */
+  scratchTexture(slot: string, width: number, height: number): TextureBinding {
+    const max = this.device.limits.maxTextureDimension2D;
+    if (width > max || height > max) throw new GpuError(`${slot}: a ${width}×${height} texture exceeds maxTextureDimension2D ${max}`);
+    const w = Math.min(max, Math.ceil(width / SCRATCH_ROUND) * SCRATCH_ROUND);
+    const h = Math.min(max, Math.ceil(height / SCRATCH_ROUND) * SCRATCH_ROUND);
+    const key = `${slot}:${w}x${h}`;
+    const known = this.scratch.get(key);
+    if (known) return known.binding;
+    const bytes = w * h * 16;
+    if (this.scratchBytes + bytes > SCRATCH_BUDGET && this.scratch.size > 0) {
+      // Recorded commands may still use them: submit first (destroy then waits for that work).
+      this.flush();
+      for (const x of this.scratch.values()) x.texture.destroy();
+      this.scratch.clear();
+      this.scratchBytes = 0;
+    }
+    const texture = this.device.createTexture({
+      size: [w, h],
+      format: 'rgba32float',
+      usage: GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.STORAGE_BINDING | GPUTextureUsage.COPY_DST,
+      label: key,
+    });
+    const binding = { textureView: texture.createView(), texture };
+    this.scratch.set(key, { texture, binding });
+    this.scratchBytes += bytes;
+    return binding;
+  }
+
   private takeStaging(bytes: number): GPUBuffer {
     const i = this.stagingFree.findIndex((b) => b.size >= bytes && b.size <= bytes * 4);
     if (i >= 0) return this.stagingFree.splice(i, 1)[0];
@@ -284,6 +349,8 @@ export class Engine {
   destroy(): void {
     this.flush();
     this.pool.trim();
+    for (const t of this.scratch.values()) t.texture.destroy();
+    this.scratch.clear();
     this.device.destroy();
   }
 }

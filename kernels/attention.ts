@@ -19,9 +19,8 @@ import {
 } from './attention-common.ts';
 import { ATTN_FIELDS, backwardKVSource, backwardQSource, forwardSource, type AttnShaderCfg, type MaskType } from './attention-wgsl.ts';
 import { launch, requireDType, type UValues } from './util.ts';
-import { add } from './elementwise.ts';
 import { attentionComposed, useComposedAttention } from './attention-composed.ts';
-import { matmul } from './matmul.ts';
+import { matmul, matmulBias } from './matmul.ts';
 import { permute, reshape } from './layout.ts';
 
 export interface AttentionOptions extends DropoutOptions {
@@ -227,11 +226,7 @@ export interface MultiHeadAttentionOptions extends AttentionOptions {
 }
 
 function linear(x: Tensor, w: Tensor, b?: Tensor): Tensor {
-  const y = matmul(x, w, { transB: true });
-  if (!b) return y;
-  const r = add(y, b);
-  y.dispose();
-  return r;
+  return b ? matmulBias(x, w, b, { transB: true }) : matmul(x, w, { transB: true });
 }
 
 /** [B, T, H·d] → [B, H, T, d]. */

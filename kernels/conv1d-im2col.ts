@@ -6,7 +6,8 @@ import { noGrad, record } from '../engine/autograd.ts';
 import { allocate, engineOf, type Tensor } from '../engine/tensor.ts';
 import { defineKernel } from './define.ts';
 import { add } from './elementwise.ts';
-import { matmulRaw } from './matmul.ts';
+import { defaultVariant, matmulGeometry, matmulRaw } from './matmul.ts';
+import { conv1dTextureForward, convTextureTile } from './conv1d-texture.ts';
 import { sum } from './reduce.ts';
 import { bindings, grid1d, launch, main1d, type UField } from './util.ts';
 import type { ConvGeometry } from './conv1d-kernels.ts';
@@ -88,15 +89,32 @@ export function col2im(g: ConvGeometry, dcol: Tensor): Tensor {
   return dx;
 }
 
+/**
+ * y [B, Cout, Lout] without bias: im2col then one batched matmul, or, where the engine's matmul would take
+ * the texture kernel (llvmpipe), the columns gathered straight into its texture (kernels/conv1d-texture.ts).
+ */
+function forwardProduct(g: ConvGeometry, x: Tensor, w: Tensor, wg: Tensor): Tensor {
+  const engine = engineOf('conv1d', [x, w]);
+  const CK = g.Cing * g.K;
+  const tile = defaultVariant(engine, matmulGeometry([g.groups, g.Coutg, CK], [g.B, g.groups, CK, g.Lout])) === 'texture' ? convTextureTile(g, engine) : null;
+  if (tile) {
+    const y = allocate([g.B, g.Cout, g.Lout], 'f32', 'conv1d', engine);
+    if (y.size > 0) conv1dTextureForward(engine, g, x, w, y, tile);
+    return y;
+  }
+  const col = im2col(g, x);
+  const y4 = matmulRaw(wg, col); // [B, G, Coutg, Lout]
+  col.dispose();
+  const y = y4.view([g.B, g.Cout, g.Lout]);
+  y4.dispose();
+  return y;
+}
+
 /** conv1d through im2col + matmul, differentiable in x, w and bias (shapes already checked). */
 export function conv1dIm2col(g: ConvGeometry, x: Tensor, w: Tensor, bias: Tensor | null): Tensor {
   const CK = g.Cing * g.K;
   const wg = w.view([g.groups, g.Coutg, CK]);
-  const col = im2col(g, x);
-  const y4 = matmulRaw(wg, col); // [B, G, Coutg, Lout]
-  col.dispose();
-  let y = y4.view([g.B, g.Cout, g.Lout]);
-  y4.dispose();
+  let y = forwardProduct(g, x, w, wg);
   if (bias) {
     const bv = bias.view([g.Cout, 1]);
     const yb = noGrad(() => add(y, bv)); // recorded below as part of conv1d

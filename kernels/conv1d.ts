@@ -53,16 +53,19 @@ const IM2COL_DEFAULT_MAX_BYTES = 256 * 2 ** 20;
  * SwiftShader). Ungrouped convs with a modest im2col matrix: on GPUs, those with a real reduction
  * (Cin·K ≥ 64, encoder blocks 1–6) go through the tuned tiled matmul (1.1–2.9× faster there) and the
  * 1-channel first block stays implicit (1.6–3.2× faster); on CPU adapters it is the other way round
- * (blocks 1–6 implicit 1.04–1.33× faster, the first block im2col 1.3–1.4× faster).
+ * (blocks 1–6 implicit 1.04–1.33× faster, the first block im2col 1.3–1.4× faster), except on llvmpipe.
  */
 export function defaultConvImpl(g: ConvGeometry, engine: Engine): 'implicit' | 'im2col' {
   const forced = engine.kernelOptions.conv;
   if (forced) return forced;
   const shortReduction = g.Cin * g.K < 64;
-  if (g.groups !== 1 || shortReduction !== engine.adapter.isCpu) return 'implicit';
   const colBytes = 4 * g.B * g.Cin * g.K * g.Lout;
-  const limit = Math.min(IM2COL_DEFAULT_MAX_BYTES, engine.limits.maxStorageBufferBindingSize);
-  return colBytes <= limit ? 'im2col' : 'implicit';
+  const fits = colBytes <= Math.min(IM2COL_DEFAULT_MAX_BYTES, engine.limits.maxStorageBufferBindingSize);
+  // llvmpipe: its texture matmul makes im2col 1.2–1.9× faster for every conv with a real reduction,
+  // grouped ones included (issue 15, bench/results/conv-llvmpipe-texture.json).
+  if (engine.adapter.backend === 'opengles') return !shortReduction && fits ? 'im2col' : 'implicit';
+  if (g.groups !== 1 || shortReduction !== engine.adapter.isCpu) return 'implicit';
+  return fits ? 'im2col' : 'implicit';
 }
 
 function positiveInt(name: string, v: number, min: number): number {

@@ -7,7 +7,7 @@ export * from './reduce.ts';
 export * from './layout.ts';
 export * from './softmax.ts';
 export { assign } from './assign.ts';
-export { matmul, matmulRaw, defaultVariant, type MatmulOptions } from './matmul.ts';
+export { matmul, matmulBias, matmulRaw, defaultVariant, type MatmulOptions } from './matmul.ts';
 export type { MatmulVariant } from './matmul-kernels.ts';
 export * from './norm.ts';
 export * from './loss.ts';

@@ -19,6 +19,7 @@ import {
 import { blockedSource, blockedWorkgroups, type BlockedTile } from './matmul-blocked.ts';
 import { tiledSource, tiledWorkgroups } from './matmul-tiled.ts';
 import { lanesSource, lanesSupports, lanesTileFor, lanesWorkgroups, type LanesTile } from './matmul-lanes.ts';
+import { dispatchTextureMatmul, textureKernel, textureSupports, textureTileFor, type TextureTile } from './matmul-texture.ts';
 
 export { type BlockedTile } from './matmul-blocked.ts';
 export { type LanesTile } from './matmul-lanes.ts';
@@ -80,15 +81,32 @@ export interface MatmulPlan {
   source: () => string;
 }
 
-/** The kernel, access modes and grid one call will use (exported so tests and benchmarks can report it). */
+/** The texture variant's tile: a blocked tile override's tm × tn in wx-wide workgroups, else per adapter and size. */
+function textureTile(g: MatmulGeometry, adapter: Pick<AdapterSummary, 'backend'>, tileOverride: MatmulTile | undefined, largeTileMacs: number): TextureTile {
+  if (tileOverride && !('tnv' in tileOverride)) return { tm: tileOverride.tm, tn: tileOverride.tn, wx: tileOverride.wx };
+  // Per product: a batch runs its products one after another.
+  return textureTileFor(adapter.backend, g.M * g.N * g.K, largeTileMacs);
+}
+
+/**
+ * The kernel, access modes and grid one call will use (exported so tests and benchmarks can report it).
+ * 'texture' reports its product kernel (packing dispatches or copies run before it, per batch entry);
+ * where it cannot run (its batch entries, stacked, past `maxTexture`) it falls back to 'blocked'.
+ */
 export function planMatmul(
   variant: MatmulVariant,
   g: MatmulGeometry,
   adapter: Pick<AdapterSummary, 'backend'>,
   tileOverride?: MatmulTile,
   largeTileMacs = LLVMPIPE_LARGE_TILE_MACS,
-): MatmulPlan {
+  maxTexture = 8192,
+): MatmulPlan & { textureTile?: TextureTile } {
   const rb = g.batchShape.length;
+  if (variant === 'texture') {
+    const tile = textureTile(g, adapter, tileOverride, largeTileMacs);
+    if (textureSupports(g, tile, maxTexture)) return { variant, modes: operandModes(g), ...textureKernel(tile, g), textureTile: tile };
+    return planMatmul('blocked', g, adapter, tileOverride, largeTileMacs);
+  }
   if (variant === 'naive') {
     return { variant, modes: SCALAR, ...NAIVE({ rb }), workgroups: [Math.ceil(g.N / 8), Math.ceil(g.M / 8), g.batch] };
   }
@@ -104,11 +122,18 @@ export function planMatmul(
   return { variant, modes, ...TILED({ rb, modes }), workgroups: tiledWorkgroups(g.M, g.N, g.batch) };
 }
 
-/** Runs the variant on the engine of a, b and c (its kernel options may fix the tile and the large-tile threshold). */
-export function dispatchMatmul(variant: MatmulVariant, a: Tensor, b: Tensor, c: Tensor, g: MatmulGeometry, tile?: MatmulTile): void {
-  const engine = engineOf('matmul', [a, b, c]);
+/**
+ * Runs the variant on the engine of a, b and c (its kernel options may fix the tile and the large-tile
+ * threshold). Returns whether it also added `bias` ([N], to every row): only the texture kernel does.
+ */
+export function dispatchMatmul(variant: MatmulVariant, a: Tensor, b: Tensor, c: Tensor, g: MatmulGeometry, tile?: MatmulTile, bias: Tensor | null = null): boolean {
+  const engine = engineOf('matmul', bias ? [a, b, c, bias] : [a, b, c]);
   const o = engine.kernelOptions;
-  const plan = planMatmul(variant, g, engine.adapter, tile ?? o.matmulTile, o.matmulLargeTileMacs);
+  const plan = planMatmul(variant, g, engine.adapter, tile ?? o.matmulTile, o.matmulLargeTileMacs, engine.limits.maxTextureDimension2D);
+  if (plan.textureTile) {
+    dispatchTextureMatmul(engine, a, b, c, g, plan.textureTile, bias);
+    return true;
+  }
   const [x, y, batch] = plan.workgroups;
   launch({
     op: 'matmul',
@@ -120,4 +145,5 @@ export function dispatchMatmul(variant: MatmulVariant, a: Tensor, b: Tensor, c: 
     // Batches past maxComputeWorkgroupsPerDimension go in chunks, the first index of each in u.bz0.
     workgroups: { xy: [x, y], batch, batchField: 'bz0' },
   });
+  return false;
 }

@@ -1,7 +1,7 @@
 // Shared pieces for kernel launchers: uniform layouts (WGSL struct + packing from one spec), launch()
 // (which runs a kernel on the engine owning its tensors, folding 1-D grids into 2-D and chunking batches
 // by that engine's limits) and strided index code generation.
-import type { Engine } from '../engine/runtime.ts';
+import type { Binding, Engine, TextureBinding } from '../engine/runtime.ts';
 import { allocate, engineOf, type DType, type Tensor } from '../engine/tensor.ts';
 import { formatShape } from '../engine/shape.ts';
 import type { KernelSource } from './define.ts';
@@ -142,8 +142,9 @@ export interface LaunchSpec {
   op: string;
   /** From a defineKernel definition (kernels/define.ts). */
   kernel: KernelSource;
-  inputs: readonly Tensor[];
-  outputs: readonly Tensor[];
+  /** Bound in order: inputs, outputs, then the uniform block. A TextureBinding stands where the kernel declares a texture. */
+  inputs: readonly (Tensor | TextureBinding)[];
+  outputs: readonly (Tensor | TextureBinding)[];
   fields?: readonly UField[];
   values?: UValues;
   workgroups: Grid;
@@ -151,9 +152,9 @@ export interface LaunchSpec {
 
 /** Records the kernel on the engine that owns all its tensors (throws if they belong to two engines). */
 export function launch(s: LaunchSpec): Engine {
-  const tensors = [...s.inputs, ...s.outputs];
-  const engine = engineOf(s.op, tensors);
-  const buffers = tensors.map((t) => t.bufferFor(s.op));
+  const all = [...s.inputs, ...s.outputs];
+  const engine = engineOf(s.op, all.filter((x): x is Tensor => !('textureView' in x)));
+  const buffers: Binding[] = all.map((x) => ('textureView' in x ? x : x.bufferFor(s.op)));
   const max = engine.limits.maxComputeWorkgroupsPerDimension;
   const run = (workgroups: [number, number, number], values: UValues | undefined) =>
     engine.dispatch({

@@ -1,17 +1,18 @@
 // y = x·Wᵀ + b over the last axis (PyTorch nn.Linear: weight [out, in], bias [out]).
 import { tidy, type Tensor } from '../../engine/index.ts';
-import { add, matmul, reshape } from '../../kernels/index.ts';
+import { matmul, matmulBias, reshape } from '../../kernels/index.ts';
 import type { ParamBuilder } from '../builder.ts';
 import { Module } from '../module.ts';
 
 /** x [..., in] · Wᵀ + b; inputs of rank > 2 run as one 2-D GEMM over the flattened leading axes. */
 export function linear(x: Tensor, w: Tensor, b: Tensor | null): Tensor {
-  const bias = (y: Tensor) => (b ? add(y, b) : y);
-  if (x.rank === 2) return bias(matmul(x, w, { transB: true }));
+  // One op with the bias: llvmpipe's texture matmul adds it as it stores the product.
+  const product = (x2: Tensor) => (b ? matmulBias(x2, w, b, { transB: true }) : matmul(x2, w, { transB: true }));
+  if (x.rank === 2) return product(x);
   return tidy(() => {
     const lead = x.shape.slice(0, -1);
-    const y = matmul(reshape(x, [lead.reduce((a, c) => a * c, 1), x.shape[x.rank - 1]]), w, { transB: true });
-    return reshape(bias(y), [...lead, w.shape[0]]);
+    const y = product(reshape(x, [lead.reduce((a, c) => a * c, 1), x.shape[x.rank - 1]]));
+    return reshape(y, [...lead, w.shape[0]]);
   });
 }
 

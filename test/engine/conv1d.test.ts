@@ -3,7 +3,7 @@
 // finite-difference gradient checks. Tolerance: |got − ref| ≤ 1e-4·(1 + |ref|) (f32 sums of ≤ 100
 // terms of size ≈ 1 stay near 1e-6), 2e-3 for finite differences of the nonlinear weight norm.
 import fc from 'fast-check';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { backward, getEngine, initEngine, kernelOptionsFromEnv, noGrad, requiresGrad, tensor, tidy, type Tensor } from '../../engine/node.ts';
 // The engine does not import kernels: loading them registers the self-check initEngine runs and gradient accumulation.
 import '../../kernels/index.ts';
@@ -117,10 +117,12 @@ describe('default path choice', () => {
     const saved = e.kernelOptions.conv;
     try {
       e.setKernelOptions({ conv: undefined });
-      expect(defaultConvImpl(g, e)).toBe(e.adapter.isCpu ? 'implicit' : 'im2col');
-      // grouped convs keep the implicit kernels everywhere; the 1-channel first block is the reverse case
-      expect(defaultConvImpl(conv1dGeometry([1, 64, 300], [64, 4, 128], { padding: 64, groups: 16 }), e)).toBe('implicit');
-      expect(defaultConvImpl(conv1dGeometry([1, 1, 4000], [512, 1, 10], { stride: 5 }), e)).toBe(e.adapter.isCpu ? 'im2col' : 'implicit');
+      // llvmpipe's texture matmul makes im2col the faster path for every conv with a real reduction.
+      const gl = e.adapter.backend === 'opengles';
+      expect(defaultConvImpl(g, e)).toBe(e.adapter.isCpu && !gl ? 'implicit' : 'im2col');
+      // grouped convs keep the implicit kernels elsewhere; the 1-channel first block is the reverse case
+      expect(defaultConvImpl(conv1dGeometry([1, 64, 300], [64, 4, 128], { padding: 64, groups: 16 }), e)).toBe(gl ? 'im2col' : 'implicit');
+      expect(defaultConvImpl(conv1dGeometry([1, 1, 4000], [512, 1, 10], { stride: 5 }), e)).toBe(e.adapter.isCpu && !gl ? 'im2col' : 'implicit');
       e.setKernelOptions({ conv: 'im2col' });
       expect(defaultConvImpl(g, e)).toBe('im2col');
       expect(kernelOptionsFromEnv({ SPOOFSCAN_CONV: 'im2col' })).toEqual({ conv: 'im2col' });
@@ -180,6 +182,29 @@ describe('conv1d properties over random geometries', () => {
       }),
       { seed: 20240607, numRuns: 40 },
     );
+  });
+  // llvmpipe's im2col forward: the columns gathered straight into the texture matmul's packed operand
+  // (kernels/conv1d-texture.ts), one product per (batch, group); forced here on every adapter.
+  it('the texture path (im2col without the column matrix) equals the float64 reference', async () => {
+    const e = getEngine();
+    const saved = { conv: e.kernelOptions.conv, matmul: e.kernelOptions.matmul };
+    e.setKernelOptions({ conv: 'im2col', matmul: 'texture' });
+    try {
+      await fc.assert(
+        fc.asyncProperty(geometry, async ([c, seed]) => {
+          await checkCase(c, seed, 'im2col');
+        }),
+        { seed: 20261204, numRuns: 25 },
+      );
+      // Reductions of 64 and 256 (Cing·K): the weight is copied into its texture rather than packed.
+      const spy = vi.spyOn(e, 'dispatch');
+      await checkCase({ B: 2, Cin: 32, Cout: 8, K: 2, L: 30, bias: true, opts: { stride: 2 } }, 5, 'im2col');
+      expect(spy.mock.calls.some(([d]) => d.key.startsWith('conv1d:texture-pack'))).toBe(true);
+      spy.mockRestore();
+      await checkCase({ B: 1, Cin: 64, Cout: 32, K: 8, L: 40, bias: true, opts: { padding: 4, groups: 2, trimEnd: 1 } }, 6, 'im2col');
+    } finally {
+      e.setKernelOptions(saved);
+    }
   });
 });
 

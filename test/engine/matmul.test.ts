@@ -9,7 +9,7 @@
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { backward, getEngine, kernelOptionsFromEnv, requiresGrad, tensor, tidy, type Tensor } from '../../engine/node.ts';
-import { defaultVariant, matmul, matmulGeometry, matmulRaw } from '../../kernels/matmul.ts';
+import { defaultVariant, matmul, matmulBias, matmulGeometry, matmulRaw, TEXTURE_MIN_MACS } from '../../kernels/matmul.ts';
 import { blockedTileFor, LLVMPIPE_LARGE_TILE_MACS, MATMUL_VARIANTS, planMatmul, type BlockedTile, type MatmulVariant } from '../../kernels/matmul-kernels.ts';
 import { operandModes, type OperandModes } from '../../kernels/matmul-common.ts';
 import { matmulGradRef, matmulRef, type MatmulRefOptions } from '../reference/matmul.ts';
@@ -110,6 +110,71 @@ describe('matmul forward vs float64 reference', () => {
     });
   }
 
+  // The texture kernel packs every layout the same way (k-major, zero past K and the padded rows), so
+  // what varies is the packing strides, the edges of its tiles and the store mode: each case runs the
+  // adapter's tile, llvmpipe's small (16 × 16) and large (32 × 32) ones and an 8 × 4 tile.
+  const textureCases: [string, Case][] = [
+    ['A·B, everything a tile multiple', { M: 64, N: 64, K: 64, aBatch: [], bBatch: [] }],
+    ['x·Wᵀ (a Linear layer), M past the tile, K odd', { M: 70, N: 36, K: 67, transB: true, aBatch: [], bBatch: [] }],
+    ['Aᵀ·B (a weight gradient), N not a multiple of 4', { M: 33, N: 66, K: 21, transA: true, aBatch: [], bBatch: [] }],
+    ['Aᵀ·Bᵀ, everything odd', { M: 13, N: 71, K: 5, transA: true, transB: true, aBatch: [], bBatch: [] }],
+    ['one row, one column', { M: 1, N: 1, K: 9, aBatch: [], bBatch: [] }],
+    ['batch dims of size 1 collapse to one product', { M: 9, N: 12, K: 8, aBatch: [1], bBatch: [1, 1] }],
+    ['x·Wᵀ with K a multiple of 64: both operands copied into the textures, no packing kernel', { M: 37, N: 20, K: 128, transB: true, aBatch: [], bBatch: [] }],
+    ['A·B with K = 64: A copied, B packed', { M: 10, N: 9, K: 64, aBatch: [], bBatch: [] }],
+    ['a broadcast batch (entries copied one above the other)', { M: 6, N: 12, K: 64, aBatch: [3, 1], bBatch: [2], transB: true }],
+    ['a batch with odd strides (packed in one dispatch, scalar store)', { M: 5, N: 7, K: 9, aBatch: [2], bBatch: [2], transA: true }],
+    ['a broadcast rank-2 batch, packed', { M: 7, N: 5, K: 6, aBatch: [2, 1, 3], bBatch: [4, 1], transA: true, transB: true }],
+  ];
+  for (const [name, c] of textureCases) {
+    it(`texture: ${name}`, async () => {
+      const { aShape, bShape } = shapes(c);
+      const g = matmulGeometry(aShape, bShape, Boolean(c.transA), Boolean(c.transB));
+      expect(planMatmul('texture', g, getEngine().adapter).variant).toBe('texture');
+      await checkForward(c, 'texture', 11);
+      for (const tile of [
+        { tm: 16, tn: 16, wx: 8, wy: 1 },
+        { tm: 32, tn: 32, wx: 8, wy: 1 },
+        { tm: 8, tn: 4, wx: 2, wy: 1 },
+      ]) {
+        await checkForward(c, 'texture', 12, tile);
+      }
+    });
+  }
+
+  it('texture: operands past the texture limit (batch entries stacked) run the blocked kernel', () => {
+    const gl = { backend: 'opengles' } as const;
+    // 16 × 16 tile: 512 entries of 16 rows are 8,192 texture rows; 513 are too many.
+    expect(planMatmul('texture', matmulGeometry([513, 8, 8], [8, 8]), gl, undefined, undefined, 8192).variant).toBe('blocked');
+    expect(planMatmul('texture', matmulGeometry([512, 8, 8], [8, 8]), gl, undefined, undefined, 8192).variant).toBe('texture');
+    expect(planMatmul('texture', matmulGeometry([8, 8], [8, 8]), gl).variant).toBe('texture');
+    // K / 4 texels per row: 40,000 / 4 = 10,000 texels, past a 8,192 limit.
+    expect(planMatmul('texture', matmulGeometry([8, 40_000], [40_000, 8]), gl, undefined, undefined, 8192).variant).toBe('blocked');
+    expect(planMatmul('texture', matmulGeometry([9000, 8], [8, 8]), gl, undefined, undefined, 8192).variant).toBe('blocked');
+  });
+
+  it('texture: stale rows a copied operand leaves in a reused texture never reach the output', async () => {
+    // The first product leaves NaN in 60 rows of each scratch texture; the second copies only 37 and 20
+    // rows into the same textures (same size class), and computes its padded rows from the stale NaN.
+    const nan = tensor(new Float32Array(60 * 64).fill(NaN), [60, 64]);
+    matmulRaw(nan, nan, { variant: 'texture', transB: true }).dispose();
+    nan.dispose();
+    await checkForward({ M: 37, N: 20, K: 64, transB: true, aBatch: [], bBatch: [] }, 'texture', 13);
+  });
+
+  it('texture: two products in one batch reuse the scratch textures in order', async () => {
+    // Same sizes, so both calls pack into the same two textures before either product is submitted.
+    const a1 = randomNd([20, 12], 21);
+    const b1 = randomNd([12, 24], 22);
+    const a2 = randomNd([20, 12], 23);
+    const b2 = randomNd([12, 24], 24);
+    const [c1, c2] = tidy(() => [matmulRaw(fromNd(a1), fromNd(b1), { variant: 'texture' }), matmulRaw(fromNd(a2), fromNd(b2), { variant: 'texture' })]);
+    expectClose(await c1.data(), matmulRef(a1, b1).data, dotTol(12, a1, b1), 'first product');
+    expectClose(await c2.data(), matmulRef(a2, b2).data, dotTol(12, a2, b2), 'second product');
+    c1.dispose();
+    c2.dispose();
+  });
+
   it('K = 0 gives zeros (even in a reused buffer) and M = 0 an empty result', async () => {
     for (const variant of MATMUL_VARIANTS) {
       // Dirty a pooled buffer of the output's size class first.
@@ -155,14 +220,25 @@ describe('matmul forward vs float64 reference', () => {
 describe('variant choice', () => {
   afterEach(() => getEngine().setKernelOptions({ matmul: kernelOptionsFromEnv(process.env).matmul }));
 
-  it("picks registers-only on CPU adapters and workgroup tiles on GPUs; the engine's option (SPOOFSCAN_MATMUL) overrides", () => {
+  it("picks registers-only on CPU adapters (textures for llvmpipe's single products) and workgroup tiles on GPUs; the engine's option (SPOOFSCAN_MATMUL) overrides", () => {
     const e = getEngine();
     e.setKernelOptions({ matmul: undefined });
-    expect(defaultVariant(e)).toBe(e.adapter.isCpu ? 'blocked' : 'tiled');
+    const gl = e.adapter.backend === 'opengles';
+    expect(defaultVariant(e)).toBe(!e.adapter.isCpu ? 'tiled' : gl ? 'texture' : 'blocked');
+    const big = matmulGeometry([64, 64], [64, 64]);
+    expect(64 ** 3).toBeGreaterThanOrEqual(TEXTURE_MIN_MACS);
+    expect(defaultVariant(e, big)).toBe(!e.adapter.isCpu ? 'tiled' : gl ? 'texture' : 'blocked');
+    // Small products, and batches of products under TEXTURE_MIN_BATCHED_MACS each, keep the blocked kernel on llvmpipe.
+    expect(defaultVariant(e, matmulGeometry([8, 8], [8, 8]))).toBe(!e.adapter.isCpu ? 'tiled' : 'blocked');
+    expect(defaultVariant(e, matmulGeometry([2, 64, 64], [64, 64]))).toBe(!e.adapter.isCpu ? 'tiled' : 'blocked');
+    expect(defaultVariant(e, matmulGeometry([2, 256, 256], [256, 256]))).toBe(!e.adapter.isCpu ? 'tiled' : gl ? 'texture' : 'blocked');
+    // Attention's heads (XLS-R: 16 × 201 × 201 × 64): both products take textures.
+    expect(defaultVariant(e, matmulGeometry([16, 201, 64], [16, 201, 64], false, true))).toBe(!e.adapter.isCpu ? 'tiled' : gl ? 'texture' : 'blocked');
+    expect(defaultVariant(e, matmulGeometry([16, 201, 201], [16, 201, 64]))).toBe(!e.adapter.isCpu ? 'tiled' : gl ? 'texture' : 'blocked');
     e.setKernelOptions({ matmul: 'naive' });
     expect(defaultVariant(e)).toBe('naive');
     expect(kernelOptionsFromEnv({ SPOOFSCAN_MATMUL: 'tiled' })).toEqual({ matmul: 'tiled' });
-    expect(() => kernelOptionsFromEnv({ SPOOFSCAN_MATMUL: 'fast' })).toThrow(/SPOOFSCAN_MATMUL='fast' is not one of naive, blocked, tiled, lanes/);
+    expect(() => kernelOptionsFromEnv({ SPOOFSCAN_MATMUL: 'fast' })).toThrow(/SPOOFSCAN_MATMUL='fast' is not one of naive, blocked, tiled, lanes, texture/);
     expect(kernelOptionsFromEnv({ SPOOFSCAN_MATMUL_LARGE_TILE_MACS: 'Infinity' })).toEqual({ matmulLargeTileMacs: Infinity });
     expect(() => kernelOptionsFromEnv({ SPOOFSCAN_MATMUL_LARGE_TILE_MACS: 'big' })).toThrow(/SPOOFSCAN_MATMUL_LARGE_TILE_MACS='big'/);
   });
@@ -222,6 +298,47 @@ describe('matmul backward', () => {
       );
     });
   }
+
+  // matmulBias (a Linear layer): the texture kernel adds the bias as it stores, the others through a broadcast add.
+  for (const variant of [undefined, 'texture', 'blocked'] as const) {
+    it(`${variant ?? 'default variant'}: matmulBias forward and dA, dB, dbias match float64`, async () => {
+      await fc.assert(
+        fc.asyncProperty(caseArb, fc.integer({ min: 1, max: 1e6 }), async (c, seed) => {
+          const { aShape, bShape } = shapes(c);
+          const a = randomNd(aShape, seed);
+          const b = randomNd(bShape, seed + 1);
+          const bias = randomNd([c.N], seed + 3);
+          const prod = matmulRef(a, b, c);
+          const rows = prod.data.length / c.N;
+          const want = prod.data.map((v, i) => v + bias.data[i % c.N]);
+          const g = randomNd(prod.shape, seed + 2, { lo: -1, hi: 1 });
+          const ref = matmulGradRef(a, b, g, c);
+          const dbias = new Float64Array(c.N);
+          g.data.forEach((v, i) => (dbias[i % c.N] += v));
+          const [ta, tb, tbias] = [fromNd(a), fromNd(b), fromNd(bias)].map((t) => requiresGrad(t));
+          const gt = fromNd(g);
+          const y = matmulBias(ta, tb, tbias, { transA: c.transA, transB: c.transB, variant });
+          backward(y, gt);
+          const name = label(c, variant ?? 'default');
+          const reps = (own: number[]) => sizeOf(prod.shape.slice(0, -2)) / Math.max(1, sizeOf(own));
+          const tol = dotTol(c.K, a, b);
+          expectClose(await y.data(), want, { rtol: 0, atol: tol.atol + 1e-6 * maxAbs(bias) }, `${name}: forward`, prod.shape);
+          expectClose(await ta.grad!.data(), ref.da.data, dotTol(c.N * reps(c.aBatch), g, b), `${name}: dA`, aShape);
+          expectClose(await tb.grad!.data(), ref.db.data, dotTol(c.M * reps(c.bBatch), g, a), `${name}: dB`, bShape);
+          expectClose(await tbias.grad!.data(), dbias, { rtol: 0, atol: 4e-6 * Math.sqrt(rows) }, `${name}: dbias`, [c.N]);
+          for (const t of [ta, tb, tbias, ta.grad, tb.grad, tbias.grad, gt, y] as (Tensor | null)[]) t?.dispose();
+        }),
+        runs(10),
+      );
+    });
+  }
+
+  it('matmulBias rejects a bias that is not [N]', () => {
+    const a = tensor(new Float32Array(6), [2, 3]);
+    const b = tensor(new Float32Array(12), [3, 4]);
+    expect(() => matmulBias(a, b, tensor(new Float32Array(3), [3]))).toThrow(/matmul: bias .* must have shape \[4\]/);
+    expect(() => matmulBias(a, b, tensor(new Float32Array(4), [1, 4]))).toThrow(/must have shape \[4\]/);
+  });
 
   // Coarse finite-difference check: independent of the reference formula above.
   for (const transA of [false, true]) {
