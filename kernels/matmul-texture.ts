@@ -10,7 +10,7 @@
 // A batch packs its entries one above the other (entry z at rows z·hp…) in one dispatch per operand and
 // multiplies them in one product dispatch (z over the batch): llvmpipe pays ~0.3 ms per dispatch.
 import type { Engine, TextureBinding } from '../engine/runtime.ts';
-import type { Tensor } from '../engine/tensor.ts';
+import { allocate, engineOf, type Tensor } from '../engine/tensor.ts';
 import { defineKernel } from './define.ts';
 import { range, type MatmulGeometry } from './matmul-common.ts';
 import { launch, stridedOffsets, uniformStruct, type UField } from './util.ts';
@@ -68,39 +68,40 @@ const PRODUCT_FIELDS: UField[] = [
   ['k4', 'u32'],
   ['hm', 'u32'],
   ['hn', 'u32'],
+  ['hasBias', 'u32'],
 ];
 
-/** C[z, m, n] = Σ_k4 dot(A texel (k4, z·hm + m), B texel (k4, z·hn + n)) (+ bias[n]), a tm × tn block per invocation. */
-function productSource(t: TextureTile, vec4Store: boolean, bias: boolean): string {
+/**
+ * C[z, m, n] = Σ_k4 dot(A texel (k4, z·hm + m), B texel (k4, z·hn + n)) (+ bias[n]), a tm × tn block per
+ * invocation. One pipeline per tile: the bias is a uniform switch (a placeholder is bound without one),
+ * and C is stored as scalars, which costs llvmpipe nothing (it splits a vec4 store into 4 anyway) and
+ * halves the variants again. A 32 × 32 product takes seconds to compile on a 2-core machine.
+ */
+function productSource(t: TextureTile): string {
   const rows = range(t.tm);
   const cols = range(t.tn);
   const init = rows.flatMap((i) => cols.map((j) => `  var c${i}_${j} = 0.0;`));
-  // The bias is added as the block is stored: one load per column, instead of a broadcast add over C.
-  const biasLoads = bias ? cols.map((j) => `  let bias${j} = BIAS[min(u32(n0) + ${j}u, u.N - 1u)];`) : [];
-  const term = (i: number, j: number): string => (bias ? `c${i}_${j} + bias${j}` : `c${i}_${j}`);
   const body = [
     ...rows.map((i) => `    let a${i} = textureLoad(tA, vec2<i32>(k, ta0 + ${i}), 0);`),
     ...cols.map((j) => `    let b${j} = textureLoad(tB, vec2<i32>(k, tb0 + ${j}), 0);`),
     ...rows.flatMap((i) => cols.map((j) => `    c${i}_${j} = c${i}_${j} + dot(a${i}, b${j});`)),
   ];
-  const store: string[] = [...biasLoads];
+  // The bias is added as the block is stored: one load per column, instead of a broadcast add over C.
+  const store = cols.map((j) => `  var bias${j} = 0.0;`);
+  store.push('  if (u.hasBias != 0u) {');
+  for (const j of cols) store.push(`    bias${j} = BIAS[min(u32(n0) + ${j}u, u.N - 1u)];`);
+  store.push('  }');
   for (const i of rows) {
     store.push(`  if (u32(m0) + ${i}u < u.M) {`);
     store.push(`    let row = cbase + (u32(m0) + ${i}u) * u.N + u32(n0);`);
-    if (vec4Store) {
-      for (const v of range(t.tn / 4)) {
-        const parts = range(4).map((q) => term(i, 4 * v + q));
-        store.push(`    if (u32(n0) + ${4 * v}u < u.N) { C[(row >> 2u) + ${v}u] = vec4<f32>(${parts.join(', ')}); }`);
-      }
-    } else {
-      for (const j of cols) store.push(`    if (u32(n0) + ${j}u < u.N) { C[row + ${j}u] = ${term(i, j)}; }`);
-    }
+    for (const j of cols) store.push(`    if (u32(n0) + ${j}u < u.N) { C[row + ${j}u] = c${i}_${j} + bias${j}; }`);
     store.push('  }');
   }
   return `@group(0) @binding(0) var tA: texture_2d<f32>;
 @group(0) @binding(1) var tB: texture_2d<f32>;
-${bias ? '@group(0) @binding(2) var<storage, read> BIAS: array<f32>;\n' : ''}@group(0) @binding(${bias ? 3 : 2}) var<storage, read_write> C: array<${vec4Store ? 'vec4<f32>' : 'f32'}>;
-${uniformStruct(PRODUCT_FIELDS).replace('BINDING', bias ? '4' : '3')}@compute @workgroup_size(${t.wx}, 1)
+@group(0) @binding(2) var<storage, read> BIAS: array<f32>;
+@group(0) @binding(3) var<storage, read_write> C: array<f32>;
+${uniformStruct(PRODUCT_FIELDS).replace('BINDING', '4')}@compute @workgroup_size(${t.wx}, 1)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let n0 = i32(gid.x * ${t.tn}u);
   let m0 = i32(gid.y * ${t.tm}u);
@@ -117,7 +118,7 @@ ${store.join('\n')}
 }
 
 const PACK = defineKernel('matmul:texture-pack', ({ rowsAcross, rb }: { rowsAcross: boolean; rb: number }) => packSource(rowsAcross, rb));
-const PRODUCT = defineKernel('matmul:texture', (p: { tile: TextureTile; vec4Store: boolean; bias: boolean }) => productSource(p.tile, p.vec4Store, p.bias));
+const PRODUCT = defineKernel('matmul:texture', ({ tile }: { tile: TextureTile }) => productSource(tile));
 
 /** Multiply-adds from which llvmpipe takes the large texture tile (its shader compiles ~8× slower). */
 export const TEXTURE_LARGE_TILE_MACS = 2 ** 26;
@@ -137,7 +138,7 @@ export function textureSupports(g: MatmulGeometry, tile: TextureTile, maxTexture
 
 /** The product kernel and its grid (the two packing dispatches come before it). */
 export function textureKernel(tile: TextureTile, g: MatmulGeometry): { key: string; source: () => string; workgroups: [number, number, number] } {
-  return { ...PRODUCT({ tile, vec4Store: g.N % 4 === 0, bias: false }), workgroups: productGrid(tile, g) };
+  return { ...PRODUCT({ tile }), workgroups: productGrid(tile, g) };
 }
 
 const productGrid = (tile: TextureTile, g: Pick<MatmulGeometry, 'M' | 'N' | 'batch'>): [number, number, number] => [
@@ -202,7 +203,6 @@ export function packRows(engine: Engine, slot: string, o: PackedOperand, hp: num
 /**
  * C[coff + z·M·N + m·N + n] = Σ_k4 dot(ta (k4, z·hm + m), tb (k4, z·hn + n)) (+ bias[n]) for m < M, n < N
  * and z < batch: the products of two packed textures (hm, hn: their rows per entry, padded to the tile).
- * A vec4 store needs N and coff multiples of 4.
  */
 export function textureProduct(
   ta: TextureBinding,
@@ -213,15 +213,18 @@ export function textureProduct(
   tile: TextureTile,
   bias: Tensor | null = null,
 ): void {
+  // Without a bias, C's own buffer cannot stand in (read and written in one dispatch): a 1-float placeholder.
+  const placeholder = bias ? null : allocate([1], 'f32', 'matmul', engineOf('matmul', [c]));
   launch({
     op: 'matmul',
-    kernel: PRODUCT({ tile, vec4Store: g.N % 4 === 0 && coff % 4 === 0, bias: bias !== null }),
-    inputs: bias ? [ta, tb, bias] : [ta, tb],
+    kernel: PRODUCT({ tile }),
+    inputs: [ta, tb, bias ?? placeholder!],
     outputs: [c],
     fields: PRODUCT_FIELDS,
-    values: { coff, M: g.M, N: g.N, k4: Math.ceil(g.K / 4), hm: padTo(g.M, tile.tm), hn: padTo(g.N, tile.tn) },
+    values: { coff, M: g.M, N: g.N, k4: Math.ceil(g.K / 4), hm: padTo(g.M, tile.tm), hn: padTo(g.N, tile.tn), hasBias: bias ? 1 : 0 },
     workgroups: productGrid(tile, g),
   });
+  placeholder?.dispose();
 }
 
 /** C = op(A)·op(B) (+ bias [N] on every row) through packed textures (the caller checked textureSupports). */
