@@ -50,10 +50,13 @@ async function runBench(mod: { run(argv: string[]): Promise<number> }, name: str
 
 describe('benchmarks run end to end on tiny cases', () => {
   it('matmul: every variant on a square and a transposed case', async () => {
-    const { code, record, out } = await runBench(matmul, 'matmul', ['--quick', '--sizes', '16,8x12x20:nt', '--budget', '0.01']);
+    const { code, record, out } = await runBench(matmul, 'matmul', ['--quick', '--sizes', '16,8x12x20:nt', '--budget', '0.01', '--texture-tiles', '8x4w2']);
     expect(code).toBe(0);
     const cases = record.cases as { label: string; results: { name: string; gflops: number; maxRelErr: number }[] }[];
-    expect(cases.map((c) => c.results.map((r) => r.name))).toEqual([['naive', 'blocked', 'tiled', 'lanes'], ['naive', 'blocked', 'tiled', 'lanes']]);
+    expect(cases.map((c) => c.results.map((r) => r.name))).toEqual([
+      ['naive', 'blocked', 'tiled', 'lanes', 'texture', 'texture 8x4w2'],
+      ['naive', 'blocked', 'tiled', 'lanes', 'texture', 'texture 8x4w2'],
+    ]);
     for (const c of cases) for (const r of c.results) expect(r.gflops).toBeGreaterThan(0);
     expect(out).toMatch(/GFLOP\/s/);
     expect(record.environment.adapterDescription).toBeTruthy();
