@@ -26,6 +26,8 @@ export const BYTES: Record<DType, number> = { f32: 4, i32: 4, u32: 4, f16: 2 };
 
 export class Storage {
   refs = 1;
+  /** Bumped whenever a kernel writes this storage (launch() outputs), so derived values can be cached safely. */
+  version = 0;
   constructor(readonly engine: Engine, readonly buffer: GPUBuffer, readonly bytes: number) {}
 
   retain(): this {

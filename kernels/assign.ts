@@ -12,4 +12,5 @@ export function assign(dst: Tensor, src: Tensor): void {
   if (dst.gradFn) throw new Error(`${op}: destination ${dst.describe()} is the output of a recorded op; assign into leaf tensors only`);
   const bytes = Math.ceil((dst.size * BYTES[dst.dtype]) / 4) * 4;
   if (bytes > 0) engineOf(op, [dst, src]).copy(op, src.bufferFor(op), 0, dst.bufferFor(op), 0, bytes);
+  dst.storageFor(op).version++; // as launch() does for kernel outputs
 }

@@ -20,6 +20,7 @@ import {
 import { ATTN_FIELDS, backwardKVSource, backwardQSource, forwardSource, type AttnShaderCfg, type MaskType } from './attention-wgsl.ts';
 import { launch, requireDType, type UValues } from './util.ts';
 import { attentionComposed, useComposedAttention } from './attention-composed.ts';
+import { headsAttentionTexture, planHeadsTexture } from './attention-texture.ts';
 import { matmul, matmulBias } from './matmul.ts';
 import { permute, reshape } from './layout.ts';
 
@@ -132,6 +133,7 @@ export function attentionForward(q: Tensor, k: Tensor, v: Tensor, opts: Attentio
   const lse = allocate([g.B, g.H, g.N], 'f32', 'attention', engine);
   const rows = g.B * g.H * g.N;
   if (rows > 0) engine.copy('attention', packed.bufferFor('attention'), rows * g.dv * 4, lse.bufferFor('attention'), 0, rows * 4);
+  lse.storageFor('attention').version++;
   const out = packed.view([g.B, g.H, g.N, g.dv]);
   packed.dispose();
   return { out, lse };
@@ -260,6 +262,14 @@ export function multiHeadAttention(x: Tensor, o: MultiHeadAttentionOptions): Ten
   const q = linear(x, o.wq, o.bq);
   const k = linear(src, o.wk, o.bk);
   const v = linear(src, o.wv, o.bv);
+  // Inference on llvmpipe: the heads are read and written in place (kernels/attention-texture.ts).
+  const plan = planHeadsTexture(q, k, v, o.heads, o);
+  if (plan) {
+    const a = headsAttentionTexture(q, k, v, plan, defaultScale(E / o.heads, o.scale));
+    const y = linear(a, o.wo, o.bo);
+    for (const t of [q, k, v, a]) t.dispose();
+    return y;
+  }
   const qh = splitHeads(q, o.heads);
   const kh = splitHeads(k, o.heads);
   const vh = splitHeads(v, o.heads);

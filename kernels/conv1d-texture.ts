@@ -11,7 +11,11 @@ import { padTo, packRows, textureProduct, textureSupports, textureTileFor, type 
 import { launch, uniformStruct, type UField } from './util.ts';
 
 const FIELDS: UField[] = [
-  ['zstride', 'u32'],
+  ['zin', 'u32'],
+  ['zso', 'u32'],
+  ['zsi', 'u32'],
+  ['cs', 'u32'],
+  ['ts', 'u32'],
   ['L', 'u32'],
   ['Lout', 'u32'],
   ['K', 'u32'],
@@ -25,8 +29,9 @@ const FIELDS: UField[] = [
 const WG = 8;
 
 /**
- * Texel (k4, z·hp + t) = x[z·zstride + c·L + t·stride + k·dil − pad] for the 4 pairs (c, k) = divmod(4·k4 + q, K),
- * z = b·groups + group over the batch and the groups (so z·Cing·L is where that group's input channels start).
+ * Texel (k4, z·hp + t) = x at channel c, position t·stride + k·dil − pad of entry z, for the 4 pairs (c, k) =
+ * divmod(4·k4 + q, K); z = b·groups + group, whose channels start at (z / zin)·zso + (z mod zin)·zsi, channel c
+ * cs floats on and position p ts floats on ([B, C, L]: cs = L, ts = 1; channels-last [B, L, C]: cs = 1, ts = C).
  */
 const CONV_PACK = defineKernel(
   'conv1d:texture-pack',
@@ -39,11 +44,12 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let k4 = gid.y;
   if (k4 >= u.k4 || t >= u.hp) { return; }
   var v = vec4<f32>(0.0);
+  let base = (gid.z / u.zin) * u.zso + (gid.z % u.zin) * u.zsi;
   if (t < u.Lout) {
     for (var q = 0u; q < 4u; q = q + 1u) {
       let j = 4u * k4 + q;
       let pos = i32(t * u.stride + (j % u.K) * u.dil) - i32(u.pad);
-      if (j < u.CK && pos >= 0 && pos < i32(u.L)) { v[q] = X[gid.z * u.zstride + (j / u.K) * u.L + u32(pos)]; }
+      if (j < u.CK && pos >= 0 && pos < i32(u.L)) { v[q] = X[base + (j / u.K) * u.cs + u32(pos) * u.ts]; }
     }
   }
   textureStore(dst, vec2<i32>(i32(k4), i32(gid.z * u.hp + t)), v);
@@ -55,28 +61,70 @@ export function convTextureTile(g: ConvGeometry, engine: Engine): TextureTile | 
   const CK = g.Cing * g.K;
   const tile = textureTileFor(engine.adapter.backend, g.Coutg * g.Lout * CK, engine.kernelOptions.matmulLargeTileMacs);
   const z = g.B * g.groups;
-  const geom = { M: g.Coutg, N: g.Lout, K: CK, batch: z, batchShape: [z], aBatchStrides: [0], bBatchStrides: [0], sam: CK, sak: 1, sbk: 1, sbn: CK };
-  return textureSupports(geom, tile, engine.limits.maxTextureDimension2D) ? tile : null;
+  // Either orientation may run (see framesAsRows): both must fit.
+  const fits = (M: number, N: number) =>
+    textureSupports({ M, N, K: CK, batch: z, batchShape: [z], aBatchStrides: [0], bBatchStrides: [0], sam: CK, sak: 1, sbk: 1, sbn: CK }, tile, engine.limits.maxTextureDimension2D);
+  return fits(g.Coutg, g.Lout) && fits(g.Lout, g.Coutg) ? tile : null;
 }
 
-/** y [B, Cout, Lout] = conv1d(x, w) without bias: the products of every (batch, group) in one dispatch. */
-export function conv1dTextureForward(engine: Engine, g: ConvGeometry, x: Tensor, w: Tensor, y: Tensor, tile: TextureTile): void {
+/** The share of a product's invocation lanes that compute real outputs: rows in tm-tall tiles, columns in wx·tn-wide workgroups. */
+const useful = (M: number, N: number, t: TextureTile): number => (M / padTo(M, t.tm)) * (N / padTo(N, t.tn * t.wx));
+
+/**
+ * Whether the product takes frames as its rows (C[t, o]) rather than channels (C[o, t]). Both orientations can
+ * write either layout (the store has row and column strides); this picks the one that wastes fewer lanes:
+ * the positional conv's 64 channels per group fill a quarter of a 8 × 32-column workgroup, its 201 frames 78 %.
+ */
+function framesAsRows(g: ConvGeometry, tile: TextureTile): boolean {
+  return useful(g.Lout, g.Coutg, tile) > useful(g.Coutg, g.Lout, tile);
+}
+
+/**
+ * y = conv1d(x, w) (+ bias) with the products of every (batch, group) in one dispatch, from and to [B, C, L] or
+ * channels-last [B, L, C] (`channelsLast`, both). The bias is added as the product stores (frames as rows and one
+ * group only; `fusedBias` says whether it was, else the caller adds it).
+ */
+export function conv1dTextureForward(
+  engine: Engine,
+  g: ConvGeometry,
+  x: Tensor,
+  w: Tensor,
+  y: Tensor,
+  tile: TextureTile,
+  opts: { channelsLast?: boolean; bias?: Tensor | null } = {},
+): { fusedBias: boolean } {
+  const last = opts.channelsLast ?? false;
+  const rowsAreFrames = framesAsRows(g, tile);
+  const bias = opts.bias && rowsAreFrames && g.groups === 1 ? opts.bias : null;
   const CK = g.Cing * g.K;
   const k4 = Math.ceil(CK / 4);
   const z = g.B * g.groups;
-  const hn = padTo(g.Lout, tile.tn);
+  const [wRows, xRows] = rowsAreFrames ? [padTo(g.Coutg, tile.tn), padTo(g.Lout, tile.tm)] : [padTo(g.Coutg, tile.tm), padTo(g.Lout, tile.tn)];
+  const [wSlot, xSlot] = rowsAreFrames ? ['matmul:B', 'matmul:A'] : ['matmul:A', 'matmul:B'];
   // Entry z = b·groups + group takes that group's weight rows [Coutg, Cing·K].
-  const ta = packRows(engine, 'matmul:A', { x: w, off: 0, rows: g.Coutg, K: CK, srow: CK, sk: 1, batchShape: [g.B, g.groups], batchStrides: [0, g.Coutg * CK] }, padTo(g.Coutg, tile.tm));
-  const tb = engine.scratchTexture('matmul:B', k4, z * hn);
+  const tw = packRows(engine, wSlot, { x: w, off: 0, rows: g.Coutg, K: CK, srow: CK, sk: 1, batchShape: [g.B, g.groups], batchStrides: [0, g.Coutg * CK] }, wRows);
+  const tx = engine.scratchTexture(xSlot, k4, z * xRows);
+  const input = last ? { zso: g.L * g.Cin, zsi: g.Cing, cs: 1, ts: g.Cin } : { zso: g.Cin * g.L, zsi: g.Cing * g.L, cs: g.L, ts: 1 };
   launch({
     op: 'conv1d',
     kernel: CONV_PACK(),
     inputs: [x],
-    outputs: [tb],
+    outputs: [tx],
     fields: FIELDS,
-    values: { zstride: g.Cing * g.L, L: g.L, Lout: g.Lout, K: g.K, CK, stride: g.stride, dil: g.dilation, pad: g.padding, k4, hp: hn },
-    workgroups: [Math.ceil(hn / WG), Math.ceil(k4 / WG), z],
+    values: { zin: g.groups, ...input, L: g.L, Lout: g.Lout, K: g.K, CK, stride: g.stride, dil: g.dilation, pad: g.padding, k4, hp: xRows },
+    workgroups: [Math.ceil(xRows / WG), Math.ceil(k4 / WG), z],
   });
-  // Entry z's rows of y start at z·Coutg·Lout = (b·Cout + group·Coutg)·Lout.
-  textureProduct(ta, tb, y, 0, { M: g.Coutg, N: g.Lout, K: CK, batch: z }, tile);
+  // Entry z's outputs: channel o of its group is y channel group·Coutg + o, frame t as laid out.
+  const frame = last ? g.Cout : 1;
+  const channel = last ? 1 : g.Lout;
+  const zo = g.Cout * g.Lout;
+  const zi = g.Coutg * channel;
+  if (rowsAreFrames) {
+    const layout = { crow: frame, ccol: channel, zin: g.groups, czo: zo, czi: zi };
+    textureProduct(tx, tw, y, 0, { M: g.Lout, N: g.Coutg, K: CK, batch: z }, tile, bias, { layout });
+  } else {
+    const layout = { crow: channel, ccol: frame, zin: g.groups, czo: zo, czi: zi };
+    textureProduct(tw, tx, y, 0, { M: g.Coutg, N: g.Lout, K: CK, batch: z }, tile, null, { layout });
+  }
+  return { fusedBias: bias !== null };
 }

@@ -69,11 +69,31 @@ const PRODUCT_FIELDS: UField[] = [
   ['hm', 'u32'],
   ['hn', 'u32'],
   ['hasBias', 'u32'],
+  ['alpha', 'f32'],
+  ['crow', 'u32'],
+  ['ccol', 'u32'],
+  ['zin', 'u32'],
+  ['czo', 'u32'],
+  ['czi', 'u32'],
 ];
 
 /**
- * C[z, m, n] = Σ_k4 dot(A texel (k4, z·hm + m), B texel (k4, z·hn + n)) (+ bias[n]), a tm × tn block per
- * invocation. One pipeline per tile: the bias is a uniform switch (a placeholder is bound without one),
+ * Where a product writes entry z's C[m, n]: coff + (z / zin)·czo + (z mod zin)·czi + m·crow + n·ccol. The
+ * default (zin 1, czo M·N, crow N, ccol 1) is a contiguous [batch, M, N]; attention writes [B, T, H, d] from
+ * (b, h) entries, and a conv may write its [channel, frame] product into a channels-last [frame, channel] y.
+ */
+export interface ProductLayout {
+  coff: number;
+  crow: number;
+  ccol: number;
+  zin: number;
+  czo: number;
+  czi: number;
+}
+
+/**
+ * C[z, m, n] = α·Σ_k4 dot(A texel (k4, z·hm + m), B texel (k4, z·hn + n)) (+ bias[n]), a tm × tn block per
+ * invocation, stored where ProductLayout says. One pipeline per tile: the bias is a uniform switch (a placeholder is bound without one),
  * and C is stored as scalars, which costs llvmpipe nothing (it splits a vec4 store into 4 anyway) and
  * halves the variants again. A 32 × 32 product takes seconds to compile on a 2-core machine.
  */
@@ -93,8 +113,8 @@ function productSource(t: TextureTile): string {
   store.push('  }');
   for (const i of rows) {
     store.push(`  if (u32(m0) + ${i}u < u.M) {`);
-    store.push(`    let row = cbase + (u32(m0) + ${i}u) * u.N + u32(n0);`);
-    for (const j of cols) store.push(`    if (u32(n0) + ${j}u < u.N) { C[row + ${j}u] = c${i}_${j} + bias${j}; }`);
+    store.push(`    let row = cbase + (u32(m0) + ${i}u) * u.crow + u32(n0) * u.ccol;`);
+    for (const j of cols) store.push(`    if (u32(n0) + ${j}u < u.N) { C[row + ${j}u * u.ccol] = u.alpha * c${i}_${j} + bias${j}; }`);
     store.push('  }');
   }
   return `@group(0) @binding(0) var tA: texture_2d<f32>;
@@ -108,7 +128,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   if (u32(m0) >= u.M || u32(n0) >= u.N) { return; }
   let ta0 = i32(gid.z * u.hm) + m0;
   let tb0 = i32(gid.z * u.hn) + n0;
-  let cbase = u.coff + gid.z * u.M * u.N;
+  let cbase = u.coff + (gid.z / u.zin) * u.czo + (gid.z % u.zin) * u.czi;
 ${init.join('\n')}
   for (var k = 0; k < i32(u.k4); k = k + 1) {
 ${body.join('\n')}
@@ -201,8 +221,9 @@ export function packRows(engine: Engine, slot: string, o: PackedOperand, hp: num
 }
 
 /**
- * C[coff + z·M·N + m·N + n] = Σ_k4 dot(ta (k4, z·hm + m), tb (k4, z·hn + n)) (+ bias[n]) for m < M, n < N
- * and z < batch: the products of two packed textures (hm, hn: their rows per entry, padded to the tile).
+ * C[coff + z·M·N + m·N + n] = α·Σ_k4 dot(ta (k4, z·hm + m), tb (k4, z·hn + n)) (+ bias[n]) for m < M, n < N
+ * and z < batch: the products of two packed textures (hm, hn: their rows per entry, padded to the tile),
+ * stored contiguously unless `layout` places them.
  */
 export function textureProduct(
   ta: TextureBinding,
@@ -212,16 +233,28 @@ export function textureProduct(
   g: Pick<MatmulGeometry, 'M' | 'N' | 'K' | 'batch'>,
   tile: TextureTile,
   bias: Tensor | null = null,
+  opts: { alpha?: number; layout?: Omit<ProductLayout, 'coff'> } = {},
 ): void {
   // Without a bias, C's own buffer cannot stand in (read and written in one dispatch): a 1-float placeholder.
   const placeholder = bias ? null : allocate([1], 'f32', 'matmul', engineOf('matmul', [c]));
+  const layout = opts.layout ?? { crow: g.N, ccol: 1, zin: 1, czo: g.M * g.N, czi: 0 };
   launch({
     op: 'matmul',
     kernel: PRODUCT({ tile }),
     inputs: [ta, tb, bias ?? placeholder!],
     outputs: [c],
     fields: PRODUCT_FIELDS,
-    values: { coff, M: g.M, N: g.N, k4: Math.ceil(g.K / 4), hm: padTo(g.M, tile.tm), hn: padTo(g.N, tile.tn), hasBias: bias ? 1 : 0 },
+    values: {
+      coff,
+      M: g.M,
+      N: g.N,
+      k4: Math.ceil(g.K / 4),
+      hm: padTo(g.M, tile.tm),
+      hn: padTo(g.N, tile.tn),
+      hasBias: bias ? 1 : 0,
+      alpha: opts.alpha ?? 1,
+      ...layout,
+    },
     workgroups: productGrid(tile, g),
   });
   placeholder?.dispose();

@@ -165,6 +165,8 @@ export function launch(s: LaunchSpec): Engine {
       uniforms: s.fields ? packUniforms(s.fields, values ?? {}) : undefined,
       workgroups,
     });
+  // Outputs change: caches of values derived from them (Conv1d's folded weight norm) see a new version.
+  for (const o of s.outputs) if (!('textureView' in o)) o.storageFor(s.op).version++;
   const g = s.workgroups;
   if (Array.isArray(g)) run(g, s.values);
   else if ('fold' in g) run(foldGroups(g.fold, max), s.values);

@@ -190,14 +190,18 @@ export abstract class Module {
     return this;
   }
 
-  /** Frees every tensor of the tree (and their gradients). */
+  /** Frees every tensor of the tree (and their gradients), and what each module caches (dropCaches). */
   dispose(): void {
+    for (const [, m] of this.namedModules()) m.dropCaches();
     for (const t of this.namedTensors().values()) {
       t.grad?.dispose();
       t.grad = null;
       t.dispose();
     }
   }
+
+  /** Frees tensors a module derives from its parameters and keeps (none by default). */
+  protected dropCaches(): void {}
 
   /** Visits every parameter and buffer of the tree, depth first in registration order. */
   private walk(prefix: string, visit: (name: string, e: Exclude<Entry, { kind: 'child' }>) => void): void {

@@ -4,7 +4,7 @@
 // can time apart: featureEncoder (conv blocks → LN → projection), positional (pos conv add), transformer
 // (pre-LN layers → final LN).
 import { engineOf, isGradEnabled, noGrad, tensor, tidy, type Rng, type Tensor } from '../../engine/index.ts';
-import { add, addScalar, div, dropoutSeed, gelu, mul, reshape, rsqrt, sub, sum, transpose } from '../../kernels/index.ts';
+import { add, addScalar, div, dropoutSeed, gelu, mul, reshape, rsqrt, sub, sum } from '../../kernels/index.ts';
 import { rngHash, rngUniform } from '../../kernels/rng.ts';
 import { build, checkpoint, Conv1d, Dropout, gradScale, LayerNorm, Module, ModuleList, orderedRandomSource, type ParamBuilder } from '../../nn/index.ts';
 import { sourceOf, type BuildOptions, type ModelInit } from '../model-init.ts';
@@ -180,15 +180,11 @@ export class XlsrModel extends Module {
     return tidy(() => {
       const normalize = opts.normalize ?? this.normalize;
       const input = normalize ? normalizeRows(wav, opts.lengths) : wav;
-      const n = this.conv.length;
       const conv = () =>
         tidy(() => {
-          let h = reshape(input, [run.B, 1, wav.shape[1]]);
-          this.conv.items.forEach((block, i) => {
-            const t = transpose(block.forward(h), 1, 2);
-            const g = gelu(block.norm.forward(t));
-            h = i < n - 1 ? transpose(g, 1, 2) : g;
-          });
+          // Channels-last throughout ([B, L, C]: the LayerNorm's layout); [B, L, 1] is the waveform as it is.
+          let h = reshape(input, [run.B, wav.shape[1], 1]);
+          for (const block of this.conv.items) h = gelu(block.norm.forward(block.forwardChannelsLast(h)));
           return h; // [B, T, C]
         });
       // feature_grad_mult: 0 = the CNN gets no gradient; (0, 1) scales the gradient leaving it.
@@ -206,8 +202,8 @@ export class XlsrModel extends Module {
     return tidy(() => {
       const masked = run.frameMask ? mul(y, run.frameMask) : y;
       // SamePad: an even kernel with padding K/2 gives T + 1 frames; the last is dropped (never computed).
-      const pc = this.posConv.forward(transpose(masked, 1, 2), { padding: Math.floor(K / 2), trimEnd: K % 2 === 0 ? 1 : 0 });
-      const x = add(masked, gelu(transpose(pc, 1, 2)));
+      const pc = this.posConv.forwardChannelsLast(masked, { padding: Math.floor(K / 2), trimEnd: K % 2 === 0 ? 1 : 0 });
+      const x = add(masked, gelu(pc));
       return this.drop(x, this.dropout, run, SITE.pos);
     });
   }

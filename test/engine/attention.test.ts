@@ -1,12 +1,13 @@
 // Fused attention (kernels/attention.ts) against the float64 reference: forward, LSE, gradients,
 // key padding, dropout (GPU counter hash = host mirror), both kernel variants, and MHA.
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import fc from 'fast-check';
-import { backward, initEngine, tensor, type Tensor } from '../../engine/node.ts';
+import { backward, getEngine, initEngine, noGrad, tensor, type Tensor } from '../../engine/node.ts';
 // The engine does not import kernels: loading them registers the self-check initEngine runs and gradient accumulation.
 import '../../kernels/index.ts';
 import { attention, attentionForward, multiHeadAttention } from '../../kernels/attention.ts';
 import { ATTENTION_VARIANTS } from '../../kernels/attention-common.ts';
+import { planHeadsTexture } from '../../kernels/attention-texture.ts';
 import { randomNd, type Nd } from '../reference/nd.ts';
 import { attentionRef, attentionRefBackward, type FullRefOptions } from '../reference/attention.ts';
 import { directionalCheck, dotNd, expectClose, expectFdGradient, toTensor } from './attention-helpers.ts';
@@ -217,5 +218,37 @@ describe('multiHeadAttention', () => {
     backward(y, toTensor(randomNd([B, T, E], 10)));
     for (const t of [...wt, ...bt]) expect((await t.grad!.data()).some((g) => g !== 0)).toBe(true);
     expect(() => multiHeadAttention(toTensor(x), { wq: wt[0], wk: wt[1], wv: wt[2], wo: wt[3], heads: 3 })).toThrow(/3 heads do not divide/);
+  });
+
+  // llvmpipe's inference path (kernels/attention-texture.ts), forced here through the engine's matmul option:
+  // the heads are packed and written in place, cross-attention with its own key count and value width.
+  it('inference with the texture matmul reads and writes the heads in place and equals the float64 reference', async () => {
+    const e = getEngine();
+    const saved = e.kernelOptions.matmul;
+    e.setKernelOptions({ matmul: 'texture' });
+    try {
+      const [B, T, M, E, Ekv, Ev, H] = [2, 7, 9, 12, 5, 6, 3];
+      const x = randomNd([B, T, E], 11);
+      const kv = randomNd([B, M, Ekv], 12);
+      const w = [randomNd([E, E], 13, { lo: -0.5, hi: 0.5 }), randomNd([E, Ekv], 14, { lo: -0.5, hi: 0.5 }), randomNd([Ev, Ekv], 15, { lo: -0.5, hi: 0.5 }), randomNd([E, Ev], 16, { lo: -0.5, hi: 0.5 })];
+      const bs = [randomNd([E], 17), randomNd([E], 18), randomNd([Ev], 19), randomNd([E], 20)];
+      const q = heads(linearRef(x, w[0], bs[0]), H);
+      const k = heads(linearRef(kv, w[1], bs[1]), H);
+      const v = heads(linearRef(kv, w[2], bs[2]), H);
+      const want = linearRef(heads(attentionRef(q, k, v).out, H, true), w[3], bs[3]);
+      const [wt, bt] = [w.map((a) => toTensor(a)), bs.map((a) => toTensor(a))];
+      const opts = { wq: wt[0], wk: wt[1], wv: wt[2], wo: wt[3], bq: bt[0], bk: bt[1], bv: bt[2], bo: bt[3], heads: H, kv: toTensor(kv) };
+      const qt = toTensor(randomNd([B, T, E], 1));
+      expect(planHeadsTexture(qt, toTensor(randomNd([B, M, E], 2)), toTensor(randomNd([B, M, Ev], 3)), H, {})).not.toBeNull();
+      // A tensor that needs a gradient keeps the differentiable path.
+      expect(planHeadsTexture(toTensor(randomNd([B, T, E], 1), true), qt, qt, H, {})).toBeNull();
+      const spy = vi.spyOn(e, 'dispatch');
+      const y = noGrad(() => multiHeadAttention(toTensor(x), opts));
+      expect(spy.mock.calls.some(([d]) => d.op === 'permute')).toBe(false);
+      spy.mockRestore();
+      expectClose(await y.data(), want.data, 'mha, heads in place');
+    } finally {
+      e.setKernelOptions({ matmul: saved });
+    }
   });
 });

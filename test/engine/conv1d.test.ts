@@ -9,6 +9,7 @@ import { backward, getEngine, initEngine, kernelOptionsFromEnv, noGrad, requires
 import '../../kernels/index.ts';
 import { conv1d, conv1dGeometry, defaultConvImpl, conv1dOutputLength, conv1dTile, type Conv1dOptions } from '../../kernels/conv1d.ts';
 import { convTileFor } from '../../kernels/conv1d-kernels.ts';
+import { conv1dChannelsLast } from '../../kernels/conv1d-channels-last.ts';
 import { foldWeightNorm, weightNorm } from '../../kernels/weight-norm.ts';
 import { Rng } from '../../engine/random.ts';
 import { conv1dGradRef, conv1dRef, weightNormGradRef, weightNormRef, type Conv1dRefOptions } from '../reference/conv1d.ts';
@@ -50,6 +51,40 @@ interface Case {
 
 const label = (c: Case): string =>
   `B${c.B} ${c.Cin}→${c.Cout} K${c.K} L${c.L} s${c.opts.stride ?? 1} p${c.opts.padding ?? 0} d${c.opts.dilation ?? 1} g${c.opts.groups ?? 1} trim${c.opts.trimEnd ?? 0}${c.bias ? ' bias' : ''}`;
+
+/** [a, b, c] → [a, c, b] on the host. */
+function swapLast(t: Nd): Nd {
+  const [a, b, c] = t.shape;
+  const out = new Array<number>(a * b * c);
+  for (let i = 0; i < a; i++) for (let j = 0; j < b; j++) for (let k = 0; k < c; k++) out[(i * c + k) * b + j] = t.data[(i * b + j) * c + k];
+  return nd([a, c, b], out);
+}
+
+/** The same check through conv1dChannelsLast: x [B, L, Cin] → y [B, Lout, Cout], gradients in those layouts. */
+async function checkChannelsLast(c: Case, seed: number): Promise<void> {
+  const rng = new Rng(seed);
+  const G = c.opts.groups ?? 1;
+  const x = randNd([c.B, c.Cin, c.L], rng);
+  const w = randNd([c.Cout, c.Cin / G, c.K], rng, 0.5);
+  const b = c.bias ? randNd([c.Cout], rng) : null;
+  const yRef = conv1dRef(x, w, b, c.opts);
+  const dy = randNd(yRef.shape as number[], rng);
+  const grads = conv1dGradRef(x, w, dy, c.opts);
+  const tx = gpu(swapLast(x), true);
+  const tw = gpu(w, true);
+  const tb = b ? gpu(b, true) : null;
+  const [y, dx, dw, db] = await tidy(() => {
+    const out = conv1dChannelsLast(tx, tw, tb, { ...c.opts, impl: 'im2col' });
+    backward(out, gpu(swapLast(dy)));
+    return [out, tx.grad!, tw.grad!, tb?.grad ?? null] as const;
+  });
+  const name = `channels-last ${label(c)}`;
+  expectClose(`${name} y`, await y.data(), swapLast(yRef));
+  expectClose(`${name} dx`, await dx.data(), swapLast(grads.dx));
+  expectClose(`${name} dw`, await dw.data(), grads.dw);
+  if (db) expectClose(`${name} dbias`, await db.data(), grads.db);
+  for (const t of [tx, tw, tb, y, dx, dw, db]) t?.dispose();
+}
 
 /** Forward and all three gradients of one case vs the float64 reference. */
 async function checkCase(c: Case, seed: number, impl: Conv1dOptions['impl'] = 'implicit'): Promise<void> {
@@ -185,6 +220,15 @@ describe('conv1d properties over random geometries', () => {
   });
   // llvmpipe's im2col forward: the columns gathered straight into the texture matmul's packed operand
   // (kernels/conv1d-texture.ts), one product per (batch, group); forced here on every adapter.
+  it('conv1dChannelsLast equals the float64 reference on the default path (transposes around conv1d here)', async () => {
+    await fc.assert(
+      fc.asyncProperty(geometry, async ([c, seed]) => {
+        await checkChannelsLast(c, seed);
+      }),
+      { seed: 20261206, numRuns: 10 },
+    );
+  });
+
   it('the texture path (im2col without the column matrix) equals the float64 reference', async () => {
     const e = getEngine();
     const saved = { conv: e.kernelOptions.conv, matmul: e.kernelOptions.matmul };
@@ -201,6 +245,18 @@ describe('conv1d properties over random geometries', () => {
       await checkCase({ B: 2, Cin: 32, Cout: 8, K: 2, L: 30, bias: true, opts: { stride: 2 } }, 5, 'im2col');
       expect(spy.mock.calls.some(([d]) => d.key.startsWith('conv1d:texture-pack'))).toBe(true);
       spy.mockRestore();
+      // Channels-last (the XLS-R feature encoder): read and written in that layout, one group's bias fused.
+      await fc.assert(
+        fc.asyncProperty(geometry, async ([c, seed]) => {
+          await checkChannelsLast(c, seed);
+        }),
+        { seed: 20261205, numRuns: 20 },
+      );
+      await checkChannelsLast({ B: 2, Cin: 32, Cout: 8, K: 2, L: 30, bias: true, opts: { stride: 2 } }, 7);
+      // Many channels, few frames: the product takes frames as its rows (and fuses the bias) in either layout.
+      const wide: Case = { B: 1, Cin: 16, Cout: 64, K: 4, L: 20, bias: true, opts: { padding: 1 } };
+      await checkChannelsLast(wide, 8);
+      await checkCase(wide, 9, 'im2col');
       await checkCase({ B: 1, Cin: 64, Cout: 32, K: 8, L: 40, bias: true, opts: { padding: 4, groups: 2, trimEnd: 1 } }, 6, 'im2col');
     } finally {
       e.setKernelOptions(saved);

@@ -1,8 +1,8 @@
 // The nn layers against direct kernel calls: names and shapes of their parameters, Linear on any rank, Conv1d
 // with a stored Conv2d-shaped kernel or weight norm, GroupNorm, BatchNorm1d's counter, Dropout's identity.
-import { describe, expect, it } from 'vitest';
-import { randn, Rng, type Tensor } from '../../engine/node.ts';
-import { conv1d, groupNorm, reshape, weightNorm } from '../../kernels/index.ts';
+import { describe, expect, it, vi } from 'vitest';
+import { backward, getEngine, noGrad, randn, Rng, type Tensor } from '../../engine/node.ts';
+import { assign, conv1d, groupNorm, mulScalar, reshape, sum, weightNorm } from '../../kernels/index.ts';
 import { BatchNorm1d, build, Conv1d, Dropout, GroupNorm, Linear, uniformValues, type ParamSource } from '../../nn/index.ts';
 import { useEngine } from '../helpers/engine.ts';
 
@@ -45,6 +45,40 @@ describe('nn layers', () => {
       expect(await data(wn.forward(x4))).toEqual(await data(conv1d(x4, weightNorm(wn.weightG!, wn.weightV!, 2), wn.bias, { groups: 2 })));
     } finally {
       c.dispose();
+      wn.dispose();
+    }
+  });
+
+  it('Conv1d folds its weight norm once for inference and again after g or v is written', async () => {
+    const wn = build(anySource(8), '', (p) => new Conv1d(p, { inChannels: 4, outChannels: 4, kernel: 3, groups: 2, weightNorm: true, conv: { padding: 1 } }));
+    const x = randn([1, 4, 7], 9);
+    const e = getEngine();
+    const want = async () => data(noGrad(() => conv1d(x, weightNorm(wn.weightG!, wn.weightV!, 2), wn.bias, { groups: 2, padding: 1 })));
+    const folds = () => spy.mock.calls.filter(([d]) => d.op === 'weightNorm').length;
+    const spy = vi.spyOn(e, 'dispatch');
+    try {
+      const y1 = await data(noGrad(() => wn.forward(x)));
+      const after1 = folds();
+      const y2 = await data(noGrad(() => wn.forward(x)));
+      expect(folds()).toBe(after1); // no second fold
+      expect(y2).toEqual(y1);
+      expect(y1).toEqual(await want());
+      // A state load (assign) and an optimizer-style kernel write each invalidate the folded weight.
+      assign(wn.weightV!, randn(wn.weightV!.shape, 10));
+      const y3 = await data(noGrad(() => wn.forward(x)));
+      expect(y3).not.toEqual(y1);
+      expect(y3).toEqual(await want());
+      const g2 = mulScalar(wn.weightG!, 2);
+      assign(wn.weightG!, g2);
+      expect(await data(noGrad(() => wn.forward(x)))).toEqual(await want());
+      // With gradients wanted, the weight norm is recorded each time and g, v get gradients.
+      wn.weightG!.requiresGrad = true;
+      wn.weightV!.requiresGrad = true;
+      backward(sum(wn.forward(x)));
+      expect(wn.weightG!.grad).not.toBeNull();
+      expect(wn.weightV!.grad).not.toBeNull();
+    } finally {
+      spy.mockRestore();
       wn.dispose();
     }
   });
