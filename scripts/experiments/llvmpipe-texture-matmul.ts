@@ -1,15 +1,18 @@
 // Experiment (issue 15): on llvmpipe every storage-buffer load is a per-lane scalar loop with a branch
 // (gallivm emit_load_mem), but texel fetches go through the sampler code, which builds all lanes' addresses
 // as one vector and gathers whole texels. This runs the same register-blocked kernel (TM×TN outputs per
-// invocation) reading A and B from storage buffers, B from an rgba32float texture, or both from textures,
-// side by side at N³, wall and CPU time.
+// invocation) reading A and B from storage buffers, B from an rgba32float texture, both from textures, or
+// both from k-major textures with dot products (what kernels/matmul-texture.ts became), side by side at N³,
+// wall and CPU time. 1024³, 32×32, 2 cores: 24 / 33 / 37 / 46 GFLOP/s.
 //   SPOOFSCAN_ADAPTER=gles npx tsx scripts/experiments/llvmpipe-texture-matmul.ts [N] [rounds] [TMxTN]
 import { initEngine } from '../../engine/node.ts';
 import '../../kernels/index.ts';
+import { report, roundRobin } from './round-robin.ts';
 
 const N = Number(process.argv[2] ?? 1024);
 const ROUNDS = Number(process.argv[3] ?? 5);
 const [TM, TN] = (process.argv[4] ?? '32x32').split('x').map(Number);
+// Invocations per workgroup (WX=4, 16 were slower at 32×32).
 const WX = Number(process.env.WX ?? 8);
 type Src = 'storage' | 'texture' | 'textureT';
 
@@ -129,7 +132,7 @@ async function main(): Promise<void> {
       const pass = enc.beginComputePass();
       pass.setPipeline(pipeline);
       pass.setBindGroup(0, group);
-      pass.dispatchWorkgroups(bs === 'textureT' ? N / (TN * WX) : N / (TN * WX), N / TM, 1);
+      pass.dispatchWorkgroups(N / (TN * WX), N / TM, 1);
       pass.end();
       device.queue.submit([enc.finish()]);
     };
@@ -160,25 +163,8 @@ async function main(): Promise<void> {
       }
     }
   }
-  for (let r = 0; r < ROUNDS; r++) {
-    for (const v of variants) {
-      const c0 = process.cpuUsage();
-      const t0 = performance.now();
-      v.run();
-      await device.queue.onSubmittedWorkDone();
-      v.wall.push(performance.now() - t0);
-      const c = process.cpuUsage(c0);
-      v.cpu.push((c.user + c.system) / 1e3);
-    }
-  }
-  const med = (x: number[]) => [...x].sort((p, q) => p - q)[Math.floor((x.length - 1) / 2)];
-  const gflop = (2 * N * N * N) / 1e9;
-  for (const v of variants) {
-    console.log(
-      `${v.name.padEnd(26)} first ${v.first.toFixed(0)} ms, median ${med(v.wall).toFixed(1)} ms = ${(gflop / (med(v.wall) / 1e3)).toFixed(2)} GFLOP/s, ` +
-        `CPU ${med(v.cpu).toFixed(1)} ms = ${(gflop / (med(v.cpu) / 1e3)).toFixed(2)} GFLOP/cpu-s`,
-    );
-  }
+  await roundRobin(device, variants, ROUNDS);
+  report(variants, (2 * N * N * N) / 1e9, 26);
   console.log(`max |GPU − float64| over 3 rows, all variants = ${worst.toExponential(2)}`);
   process.exit(0);
 }

@@ -8,6 +8,7 @@
 //   SPOOFSCAN_ADAPTER=gles npx tsx scripts/experiments/llvmpipe-ubo-matmul.ts [N] [rounds]
 import { initEngine } from '../../engine/node.ts';
 import '../../kernels/index.ts';
+import { median as med, report, roundRobin } from './round-robin.ts';
 
 const N = Number(process.argv[2] ?? 1024);
 const ROUNDS = Number(process.argv[3] ?? 5);
@@ -134,25 +135,8 @@ async function main(): Promise<void> {
     for (let k = 0; k < N; k++) acc += a[5 * N + k] * b[k * N + j];
     refErr = Math.max(refErr, Math.abs(acc - outs[0][5 * N + j]));
   }
-  for (let r = 0; r < ROUNDS; r++) {
-    for (const v of variants) {
-      const c0 = process.cpuUsage();
-      const t0 = performance.now();
-      v.run();
-      await device.queue.onSubmittedWorkDone();
-      v.wall.push(performance.now() - t0);
-      const c = process.cpuUsage(c0);
-      v.cpu.push((c.user + c.system) / 1e3);
-    }
-  }
-  const med = (x: number[]) => [...x].sort((p, q) => p - q)[Math.floor((x.length - 1) / 2)];
-  const gflop = (2 * N * N * N) / 1e9;
-  for (const v of variants) {
-    console.log(
-      `${v.name.padEnd(28)} first ${v.first.toFixed(0)} ms, median ${med(v.wall).toFixed(1)} ms = ${(gflop / (med(v.wall) / 1e3)).toFixed(2)} GFLOP/s, ` +
-        `CPU ${med(v.cpu).toFixed(1)} ms = ${(gflop / (med(v.cpu) / 1e3)).toFixed(2)} GFLOP/cpu-s`,
-    );
-  }
+  await roundRobin(device, variants, ROUNDS);
+  report(variants, (2 * N * N * N) / 1e9, 28);
   console.log(`max |storage − uniform| = ${diff.toExponential(2)}, max |storage − float64| on a row = ${refErr.toExponential(2)}`);
   const [s, u] = variants;
   console.log(`uniform/storage speed: wall ${(med(s.wall) / med(u.wall)).toFixed(2)}×, CPU ${(med(s.cpu) / med(u.cpu)).toFixed(2)}×`);

@@ -52,6 +52,18 @@ interface Case {
 const label = (c: Case): string =>
   `B${c.B} ${c.Cin}→${c.Cout} K${c.K} L${c.L} s${c.opts.stride ?? 1} p${c.opts.padding ?? 0} d${c.opts.dilation ?? 1} g${c.opts.groups ?? 1} trim${c.opts.trimEnd ?? 0}${c.bias ? ' bias' : ''}`;
 
+/** One case's random x, w, bias and output gradient, with the float64 output and gradients. */
+function caseData(c: Case, seed: number) {
+  const rng = new Rng(seed);
+  const G = c.opts.groups ?? 1;
+  const x = randNd([c.B, c.Cin, c.L], rng);
+  const w = randNd([c.Cout, c.Cin / G, c.K], rng, 0.5);
+  const b = c.bias ? randNd([c.Cout], rng) : null;
+  const yRef = conv1dRef(x, w, b, c.opts);
+  const dy = randNd(yRef.shape as number[], rng);
+  return { x, w, b, yRef, dy, grads: conv1dGradRef(x, w, dy, c.opts) };
+}
+
 /** [a, b, c] → [a, c, b] on the host. */
 function swapLast(t: Nd): Nd {
   const [a, b, c] = t.shape;
@@ -62,14 +74,7 @@ function swapLast(t: Nd): Nd {
 
 /** The same check through conv1dChannelsLast: x [B, L, Cin] → y [B, Lout, Cout], gradients in those layouts. */
 async function checkChannelsLast(c: Case, seed: number): Promise<void> {
-  const rng = new Rng(seed);
-  const G = c.opts.groups ?? 1;
-  const x = randNd([c.B, c.Cin, c.L], rng);
-  const w = randNd([c.Cout, c.Cin / G, c.K], rng, 0.5);
-  const b = c.bias ? randNd([c.Cout], rng) : null;
-  const yRef = conv1dRef(x, w, b, c.opts);
-  const dy = randNd(yRef.shape as number[], rng);
-  const grads = conv1dGradRef(x, w, dy, c.opts);
+  const { x, w, b, yRef, dy, grads } = caseData(c, seed);
   const tx = gpu(swapLast(x), true);
   const tw = gpu(w, true);
   const tb = b ? gpu(b, true) : null;
@@ -88,14 +93,7 @@ async function checkChannelsLast(c: Case, seed: number): Promise<void> {
 
 /** Forward and all three gradients of one case vs the float64 reference. */
 async function checkCase(c: Case, seed: number, impl: Conv1dOptions['impl'] = 'implicit'): Promise<void> {
-  const rng = new Rng(seed);
-  const G = c.opts.groups ?? 1;
-  const x = randNd([c.B, c.Cin, c.L], rng);
-  const w = randNd([c.Cout, c.Cin / G, c.K], rng, 0.5);
-  const b = c.bias ? randNd([c.Cout], rng) : null;
-  const yRef = conv1dRef(x, w, b, c.opts);
-  const dy = randNd(yRef.shape as number[], rng);
-  const grads = conv1dGradRef(x, w, dy, c.opts);
+  const { x, w, b, yRef, dy, grads } = caseData(c, seed);
   const tx = gpu(x, true);
   const tw = gpu(w, true);
   const tb = b ? gpu(b, true) : null;
