@@ -7,7 +7,7 @@ import { isGradEnabled } from '../engine/autograd.ts';
 import { allocate, engineOf, type Tensor } from '../engine/tensor.ts';
 import { COMPOSED_ATTENTION_MAX_SCORES } from './attention-composed.ts';
 import { defaultVariant } from './matmul.ts';
-import { padTo, packRows, textureProduct, textureSupports, textureTileFor, type TextureTile } from './matmul-texture.ts';
+import { denseLayout, padTo, packRows, textureProduct, textureSupports, textureTileFor, vec4Stores, type ProductLayout, type TextureTile } from './matmul-texture.ts';
 import type { MatmulGeometry } from './matmul-common.ts';
 import { softmax } from './softmax.ts';
 
@@ -22,6 +22,9 @@ interface Plan {
   mix: MatmulGeometry;
   tiles: [TextureTile, TextureTile];
 }
+
+/** Entry (b, h) of P·V writes o[b, t, h·dv + j]: rows H·dv apart, batches T·H·dv, heads dv. */
+const headsLayout = (T: number, H: number, dv: number): ProductLayout => ({ coff: 0, crow: H * dv, ccol: 1, zin: H, czo: T * H * dv, czi: dv });
 
 /** A batched product's geometry as the matmul kernels see it (only the sizes matter here). */
 const geom = (M: number, N: number, K: number, batch: number): MatmulGeometry => ({
@@ -57,7 +60,11 @@ export function planHeadsTexture(q: Tensor, k: Tensor, v: Tensor, heads: number,
   const mix = geom(T, dv, M, B * heads);
   if (defaultVariant(engine, scores) !== 'texture' || defaultVariant(engine, mix) !== 'texture') return null;
   const o = engine.kernelOptions;
-  const tiles: [TextureTile, TextureTile] = [textureTileFor(engine.adapter.backend, T * M * d, o.matmulLargeTileMacs), textureTileFor(engine.adapter.backend, T * dv * M, o.matmulLargeTileMacs)];
+  const mixLayout = headsLayout(T, heads, dv);
+  const tiles: [TextureTile, TextureTile] = [
+    textureTileFor(engine.adapter.backend, T * M * d, vec4Stores(M, denseLayout(scores)), o.matmulLargeTileMacs),
+    textureTileFor(engine.adapter.backend, T * dv * M, vec4Stores(dv, mixLayout), o.matmulLargeTileMacs),
+  ];
   const max = engine.limits.maxTextureDimension2D;
   if (!textureSupports(scores, tiles[0], max) || !textureSupports(mix, tiles[1], max)) return null;
   return { B, T, M, H: heads, d, dv, scores, mix, tiles };
@@ -85,14 +92,14 @@ export function headsAttentionTexture(q: Tensor, k: Tensor, v: Tensor, p: Plan, 
   const ta = packRows(engine, 'matmul:A', heads(q, T, d, E, 1, T * E, d), padTo(T, t1.tm));
   const tb = packRows(engine, 'matmul:B', heads(k, M, d, E, 1, M * E, d), padTo(M, t1.tn));
   const s = allocate([B, H, T, M], 'f32', 'attention', engine);
-  textureProduct(ta, tb, s, 0, p.scores, t1, null, { alpha: scale });
+  textureProduct(ta, tb, s, p.scores, t1, null, { alpha: scale });
   const probs = softmax(s, -1);
   s.dispose();
   // O = P·V_h, written at o[b, t, h·dv + j]: column j of V_h runs down the keys, Ev apart.
   const pa = packRows(engine, 'matmul:A', { x: probs, off: 0, rows: T, K: M, srow: M, sk: 1, batchShape: [B * H], batchStrides: [T * M] }, padTo(T, t2.tm));
   const vb = packRows(engine, 'matmul:B', heads(v, dv, M, 1, Ev, M * Ev, dv), padTo(dv, t2.tn));
   const o = allocate([B, T, Ev], 'f32', 'attention', engine);
-  textureProduct(pa, vb, o, 0, p.mix, t2, null, { layout: { crow: Ev, ccol: 1, zin: H, czo: T * Ev, czi: dv } });
+  textureProduct(pa, vb, o, p.mix, t2, null, { layout: headsLayout(T, H, dv) });
   probs.dispose();
   return o;
 }

@@ -7,7 +7,7 @@ import { noGrad, record } from '../engine/autograd.ts';
 import { allocate, engineOf, type Tensor } from '../engine/tensor.ts';
 import { add } from './elementwise.ts';
 import { conv1d, conv1dGeometry, conv1dInputGradRaw, conv1dWeightGradRaw, defaultConvImpl, type Conv1dOptions } from './conv1d.ts';
-import { conv1dTextureForward, convTextureTile } from './conv1d-texture.ts';
+import { conv1dTextureForward, convTexturePlan } from './conv1d-texture.ts';
 import { transpose } from './layout.ts';
 import { defaultVariant, matmulGeometry } from './matmul.ts';
 import { sum } from './reduce.ts';
@@ -23,10 +23,10 @@ export function conv1dChannelsLast(x: Tensor, w: Tensor, bias: Tensor | null = n
   const texture =
     (opts.impl ?? defaultConvImpl(g, engine)) === 'im2col' &&
     defaultVariant(engine, matmulGeometry([g.groups, g.Coutg, CK], [g.B, g.groups, CK, g.Lout])) === 'texture';
-  const tile = texture ? convTextureTile(g, engine) : null;
-  if (!tile) return tidy(() => transpose(conv1d(transpose(x, 1, 2), w, bias, opts), 1, 2));
+  const plan = texture ? convTexturePlan(g, engine, true) : null;
+  if (!plan) return tidy(() => transpose(conv1d(transpose(x, 1, 2), w, bias, opts), 1, 2));
   let y = allocate([g.B, g.Lout, g.Cout], 'f32', 'conv1d', engine);
-  const fused = y.size > 0 && conv1dTextureForward(engine, g, x, w, y, tile, { channelsLast: true, bias }).fusedBias;
+  const fused = y.size > 0 && conv1dTextureForward(engine, g, x, w, y, plan, { channelsLast: true, bias }).fusedBias;
   if (bias && !fused) {
     const yb = noGrad(() => add(y, bias));
     y.dispose();

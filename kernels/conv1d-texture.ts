@@ -7,7 +7,7 @@ import type { Engine } from '../engine/runtime.ts';
 import type { Tensor } from '../engine/tensor.ts';
 import type { ConvGeometry } from './conv1d-kernels.ts';
 import { defineKernel } from './define.ts';
-import { padTo, packRows, textureProduct, textureSupports, textureTileFor, type TextureTile } from './matmul-texture.ts';
+import { padTo, packRows, textureProduct, textureSupports, textureTileFor, vec4Stores, type ProductLayout, type TextureTile } from './matmul-texture.ts';
 import { launch, uniformStruct, type UField } from './util.ts';
 
 const FIELDS: UField[] = [
@@ -56,33 +56,46 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 }`,
 );
 
-/** The tile for one group's product, or null where the texture path does not apply (over the texture limit). */
-export function convTextureTile(g: ConvGeometry, engine: Engine): TextureTile | null {
-  const CK = g.Cing * g.K;
-  const tile = textureTileFor(engine.adapter.backend, g.Coutg * g.Lout * CK, engine.kernelOptions.matmulLargeTileMacs);
-  const z = g.B * g.groups;
-  // Either orientation may run (see framesAsRows): both must fit.
-  const fits = (M: number, N: number) =>
-    textureSupports({ M, N, K: CK, batch: z, batchShape: [z], aBatchStrides: [0], bBatchStrides: [0], sam: CK, sak: 1, sbk: 1, sbn: CK }, tile, engine.limits.maxTextureDimension2D);
-  return fits(g.Coutg, g.Lout) && fits(g.Lout, g.Coutg) ? tile : null;
+/** How one conv runs on the texture path: the product's orientation, its tile and where it stores. */
+export interface ConvTexturePlan {
+  /** The product's rows are frames (C[t, o]) rather than output channels (C[o, t]). */
+  framesAsRows: boolean;
+  tile: TextureTile;
+  layout: ProductLayout;
 }
 
 /** The share of a product's invocation lanes that compute real outputs: rows in tm-tall tiles, columns in wx·tn-wide workgroups. */
 const useful = (M: number, N: number, t: TextureTile): number => (M / padTo(M, t.tm)) * (N / padTo(N, t.tn * t.wx));
 
 /**
- * Whether the product takes frames as its rows (C[t, o]) rather than channels (C[o, t]). Both orientations can
- * write either layout (the store has row and column strides); this picks the one that wastes fewer lanes:
- * the positional conv's 64 channels per group fill a quarter of a 8 × 32-column workgroup, its 201 frames 78 %.
+ * The plan for y in [B, Cout, Lout] or, `channelsLast`, [B, Lout, Cout]; null where the texture path does not
+ * apply (over the texture limit). Both orientations can write either layout (the store has row and column
+ * strides); the one that keeps more lanes busy wins: the positional conv's 64 channels per group fill a quarter
+ * of an 8 × 32-column workgroup, its 201 frames 78 %. Entry z = b·groups + group writes y channels
+ * group·Coutg + o.
  */
-function framesAsRows(g: ConvGeometry, tile: TextureTile): boolean {
-  return useful(g.Lout, g.Coutg, tile) > useful(g.Coutg, g.Lout, tile);
+export function convTexturePlan(g: ConvGeometry, engine: Engine, channelsLast: boolean): ConvTexturePlan | null {
+  const CK = g.Cing * g.K;
+  const z = g.B * g.groups;
+  const frame = channelsLast ? g.Cout : 1;
+  const channel = channelsLast ? 1 : g.Lout;
+  const entry = { coff: 0, zin: g.groups, czo: g.Cout * g.Lout, czi: g.Coutg * channel };
+  const options = ([true, false] as const).map((framesAsRows) => {
+    const [M, N] = framesAsRows ? [g.Lout, g.Coutg] : [g.Coutg, g.Lout];
+    const layout = { ...entry, crow: framesAsRows ? frame : channel, ccol: framesAsRows ? channel : frame };
+    const tile = textureTileFor(engine.adapter.backend, g.Coutg * g.Lout * CK, vec4Stores(N, layout), engine.kernelOptions.matmulLargeTileMacs);
+    const geom = { M, N, K: CK, batch: z, batchShape: [z], aBatchStrides: [0], bBatchStrides: [0], sam: CK, sak: 1, sbk: 1, sbn: CK };
+    const fits = textureSupports(geom, tile, engine.limits.maxTextureDimension2D);
+    return { framesAsRows, tile, layout, score: fits ? useful(M, N, tile) : -1 };
+  });
+  const best = options[0].score >= options[1].score ? options[0] : options[1];
+  return best.score < 0 ? null : { framesAsRows: best.framesAsRows, tile: best.tile, layout: best.layout };
 }
 
 /**
  * y = conv1d(x, w) (+ bias) with the products of every (batch, group) in one dispatch, from and to [B, C, L] or
- * channels-last [B, L, C] (`channelsLast`, both). The bias is added as the product stores (frames as rows and one
- * group only; `fusedBias` says whether it was, else the caller adds it).
+ * channels-last [B, L, C] (`channelsLast`, both, as planned). The bias is added as the product stores (frames as
+ * rows and one group only); `fusedBias` says whether it was, else the caller adds it.
  */
 export function conv1dTextureForward(
   engine: Engine,
@@ -90,21 +103,20 @@ export function conv1dTextureForward(
   x: Tensor,
   w: Tensor,
   y: Tensor,
-  tile: TextureTile,
+  plan: ConvTexturePlan,
   opts: { channelsLast?: boolean; bias?: Tensor | null } = {},
 ): { fusedBias: boolean } {
-  const last = opts.channelsLast ?? false;
-  const rowsAreFrames = framesAsRows(g, tile);
-  const bias = opts.bias && rowsAreFrames && g.groups === 1 ? opts.bias : null;
+  const { tile, framesAsRows, layout } = plan;
+  const bias = opts.bias && framesAsRows && g.groups === 1 ? opts.bias : null;
   const CK = g.Cing * g.K;
   const k4 = Math.ceil(CK / 4);
   const z = g.B * g.groups;
-  const [wRows, xRows] = rowsAreFrames ? [padTo(g.Coutg, tile.tn), padTo(g.Lout, tile.tm)] : [padTo(g.Coutg, tile.tm), padTo(g.Lout, tile.tn)];
-  const [wSlot, xSlot] = rowsAreFrames ? ['matmul:B', 'matmul:A'] : ['matmul:A', 'matmul:B'];
+  const [wRows, xRows] = framesAsRows ? [padTo(g.Coutg, tile.tn), padTo(g.Lout, tile.tm)] : [padTo(g.Coutg, tile.tm), padTo(g.Lout, tile.tn)];
+  const [wSlot, xSlot] = framesAsRows ? ['matmul:B', 'matmul:A'] : ['matmul:A', 'matmul:B'];
   // Entry z = b·groups + group takes that group's weight rows [Coutg, Cing·K].
   const tw = packRows(engine, wSlot, { x: w, off: 0, rows: g.Coutg, K: CK, srow: CK, sk: 1, batchShape: [g.B, g.groups], batchStrides: [0, g.Coutg * CK] }, wRows);
   const tx = engine.scratchTexture(xSlot, k4, z * xRows);
-  const input = last ? { zso: g.L * g.Cin, zsi: g.Cing, cs: 1, ts: g.Cin } : { zso: g.Cin * g.L, zsi: g.Cing * g.L, cs: g.L, ts: 1 };
+  const input = opts.channelsLast ? { zso: g.L * g.Cin, zsi: g.Cing, cs: 1, ts: g.Cin } : { zso: g.Cin * g.L, zsi: g.Cing * g.L, cs: g.L, ts: 1 };
   launch({
     op: 'conv1d',
     kernel: CONV_PACK(),
@@ -114,17 +126,7 @@ export function conv1dTextureForward(
     values: { zin: g.groups, ...input, L: g.L, Lout: g.Lout, K: g.K, CK, stride: g.stride, dil: g.dilation, pad: g.padding, k4, hp: xRows },
     workgroups: [Math.ceil(xRows / WG), Math.ceil(k4 / WG), z],
   });
-  // Entry z's outputs: channel o of its group is y channel group·Coutg + o, frame t as laid out.
-  const frame = last ? g.Cout : 1;
-  const channel = last ? 1 : g.Lout;
-  const zo = g.Cout * g.Lout;
-  const zi = g.Coutg * channel;
-  if (rowsAreFrames) {
-    const layout = { crow: frame, ccol: channel, zin: g.groups, czo: zo, czi: zi };
-    textureProduct(tx, tw, y, 0, { M: g.Lout, N: g.Coutg, K: CK, batch: z }, tile, bias, { layout });
-  } else {
-    const layout = { crow: channel, ccol: frame, zin: g.groups, czo: zo, czi: zi };
-    textureProduct(tw, tx, y, 0, { M: g.Coutg, N: g.Lout, K: CK, batch: z }, tile, null, { layout });
-  }
+  if (framesAsRows) textureProduct(tx, tw, y, { M: g.Lout, N: g.Coutg, K: CK, batch: z }, tile, bias, { layout });
+  else textureProduct(tw, tx, y, { M: g.Coutg, N: g.Lout, K: CK, batch: z }, tile, null, { layout });
   return { fusedBias: bias !== null };
 }

@@ -19,7 +19,7 @@ import {
 import { blockedSource, blockedWorkgroups, type BlockedTile } from './matmul-blocked.ts';
 import { tiledSource, tiledWorkgroups } from './matmul-tiled.ts';
 import { lanesSource, lanesSupports, lanesTileFor, lanesWorkgroups, type LanesTile } from './matmul-lanes.ts';
-import { dispatchTextureMatmul, textureKernel, textureSupports, textureTileFor, type TextureTile } from './matmul-texture.ts';
+import { denseLayout, dispatchTextureMatmul, textureKernel, textureSupports, textureTileFor, vec4Stores, type TextureTile } from './matmul-texture.ts';
 
 export { type BlockedTile } from './matmul-blocked.ts';
 export { type LanesTile } from './matmul-lanes.ts';
@@ -85,7 +85,7 @@ export interface MatmulPlan {
 function textureTile(g: MatmulGeometry, adapter: Pick<AdapterSummary, 'backend'>, tileOverride: MatmulTile | undefined, largeTileMacs: number): TextureTile {
   if (tileOverride && !('tnv' in tileOverride)) return { tm: tileOverride.tm, tn: tileOverride.tn, wx: tileOverride.wx };
   // Per product: a batch runs its products one after another.
-  return textureTileFor(adapter.backend, g.M * g.N * g.K, largeTileMacs);
+  return textureTileFor(adapter.backend, g.M * g.N * g.K, vec4Stores(g.N, denseLayout(g)), largeTileMacs);
 }
 
 /**

@@ -93,11 +93,13 @@ export interface ProductLayout {
 
 /**
  * C[z, m, n] = α·Σ_k4 dot(A texel (k4, z·hm + m), B texel (k4, z·hn + n)) (+ bias[n]), a tm × tn block per
- * invocation, stored where ProductLayout says. One pipeline per tile: the bias is a uniform switch (a placeholder is bound without one),
- * and C is stored as scalars, which costs llvmpipe nothing (it splits a vec4 store into 4 anyway) and
- * halves the variants again. A 32 × 32 product takes seconds to compile on a 2-core machine.
+ * invocation, stored where ProductLayout says. The bias is a uniform switch (a placeholder is bound without
+ * one). `vec4Store` writes 4 columns at a time (ccol 1, N and the row and entry offsets multiples of 4): llvmpipe
+ * expands every storage store into a loop over its SIMD lanes, so the compile time follows the number of store
+ * instructions: 20 s for a 32 × 32 tile stored as scalars on a 2-core machine, 2–4 s as vec4s (and 1 s for
+ * 16 × 16 scalars, the tile used where vec4 stores cannot be).
  */
-function productSource(t: TextureTile): string {
+function productSource(t: TextureTile, vec4Store: boolean): string {
   const rows = range(t.tm);
   const cols = range(t.tn);
   const init = rows.flatMap((i) => cols.map((j) => `  var c${i}_${j} = 0.0;`));
@@ -111,16 +113,24 @@ function productSource(t: TextureTile): string {
   store.push('  if (u.hasBias != 0u) {');
   for (const j of cols) store.push(`    bias${j} = BIAS[min(u32(n0) + ${j}u, u.N - 1u)];`);
   store.push('  }');
+  const value = (i: number, j: number): string => `u.alpha * c${i}_${j} + bias${j}`;
   for (const i of rows) {
     store.push(`  if (u32(m0) + ${i}u < u.M) {`);
     store.push(`    let row = cbase + (u32(m0) + ${i}u) * u.crow + u32(n0) * u.ccol;`);
-    for (const j of cols) store.push(`    if (u32(n0) + ${j}u < u.N) { C[row + ${j}u * u.ccol] = u.alpha * c${i}_${j} + bias${j}; }`);
+    if (vec4Store) {
+      for (const v of range(t.tn / 4)) {
+        const parts = range(4).map((q) => value(i, 4 * v + q));
+        store.push(`    if (u32(n0) + ${4 * v}u < u.N) { C[(row >> 2u) + ${v}u] = vec4<f32>(${parts.join(', ')}); }`);
+      }
+    } else {
+      for (const j of cols) store.push(`    if (u32(n0) + ${j}u < u.N) { C[row + ${j}u * u.ccol] = ${value(i, j)}; }`);
+    }
     store.push('  }');
   }
   return `@group(0) @binding(0) var tA: texture_2d<f32>;
 @group(0) @binding(1) var tB: texture_2d<f32>;
 @group(0) @binding(2) var<storage, read> BIAS: array<f32>;
-@group(0) @binding(3) var<storage, read_write> C: array<f32>;
+@group(0) @binding(3) var<storage, read_write> C: array<${vec4Store ? 'vec4<f32>' : 'f32'}>;
 ${uniformStruct(PRODUCT_FIELDS).replace('BINDING', '4')}@compute @workgroup_size(${t.wx}, 1)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let n0 = i32(gid.x * ${t.tn}u);
@@ -137,16 +147,27 @@ ${store.join('\n')}
 }`;
 }
 
-const PACK = defineKernel('matmul:texture-pack', ({ rowsAcross, rb }: { rowsAcross: boolean; rb: number }) => packSource(rowsAcross, rb));
-const PRODUCT = defineKernel('matmul:texture', ({ tile }: { tile: TextureTile }) => productSource(tile));
+/** Whether a product with this layout can store vec4s (see productSource). */
+export function vec4Stores(N: number, layout: ProductLayout): boolean {
+  return layout.ccol === 1 && [N, layout.crow, layout.coff, layout.czo, layout.czi].every((x) => x % 4 === 0);
+}
 
-/** Multiply-adds from which llvmpipe takes the large texture tile (its shader compiles ~8× slower). */
+/** The contiguous [batch, M, N] layout. */
+export const denseLayout = (g: Pick<MatmulGeometry, 'M' | 'N'>, coff = 0): ProductLayout => ({ coff, crow: g.N, ccol: 1, zin: 1, czo: g.M * g.N, czi: 0 });
+
+const PACK = defineKernel('matmul:texture-pack', ({ rowsAcross, rb }: { rowsAcross: boolean; rb: number }) => packSource(rowsAcross, rb));
+const PRODUCT = defineKernel('matmul:texture', ({ tile, vec4Store }: { tile: TextureTile; vec4Store: boolean }) => productSource(tile, vec4Store));
+
+/** Multiply-adds from which llvmpipe takes the large texture tile (its shader compiles several times slower). */
 export const TEXTURE_LARGE_TILE_MACS = 2 ** 26;
 
-/** 32 × 32 per invocation for large products on llvmpipe (46 against 35 GFLOP/s for 16 × 16 at 1024³), else 16 × 16; 8 × 8 elsewhere. */
-export function textureTileFor(backend: string, macs: number, threshold = TEXTURE_LARGE_TILE_MACS): TextureTile {
+/**
+ * 32 × 32 per invocation for large products on llvmpipe that store vec4s (45 against 35 GFLOP/s for 16 × 16 at
+ * 1024³), else 16 × 16 (a 32 × 32 tile stored as scalars compiles for 20 s); 8 × 8 elsewhere.
+ */
+export function textureTileFor(backend: string, macs: number, vec4Store: boolean, threshold = TEXTURE_LARGE_TILE_MACS): TextureTile {
   if (backend !== 'opengles') return { tm: 8, tn: 8, wx: 8 };
-  return macs >= threshold ? { tm: 32, tn: 32, wx: 8 } : { tm: 16, tn: 16, wx: 8 };
+  return macs >= threshold && vec4Store ? { tm: 32, tn: 32, wx: 8 } : { tm: 16, tn: 16, wx: 8 };
 }
 
 export const padTo = (n: number, m: number): number => Math.ceil(n / m) * m;
@@ -158,7 +179,7 @@ export function textureSupports(g: MatmulGeometry, tile: TextureTile, maxTexture
 
 /** The product kernel and its grid (the two packing dispatches come before it). */
 export function textureKernel(tile: TextureTile, g: MatmulGeometry): { key: string; source: () => string; workgroups: [number, number, number] } {
-  return { ...PRODUCT({ tile }), workgroups: productGrid(tile, g) };
+  return { ...PRODUCT({ tile, vec4Store: vec4Stores(g.N, denseLayout(g)) }), workgroups: productGrid(tile, g) };
 }
 
 const productGrid = (tile: TextureTile, g: Pick<MatmulGeometry, 'M' | 'N' | 'batch'>): [number, number, number] => [
@@ -229,23 +250,21 @@ export function textureProduct(
   ta: TextureBinding,
   tb: TextureBinding,
   c: Tensor,
-  coff: number,
   g: Pick<MatmulGeometry, 'M' | 'N' | 'K' | 'batch'>,
   tile: TextureTile,
   bias: Tensor | null = null,
-  opts: { alpha?: number; layout?: Omit<ProductLayout, 'coff'> } = {},
+  opts: { alpha?: number; layout?: ProductLayout } = {},
 ): void {
   // Without a bias, C's own buffer cannot stand in (read and written in one dispatch): a 1-float placeholder.
   const placeholder = bias ? null : allocate([1], 'f32', 'matmul', engineOf('matmul', [c]));
-  const layout = opts.layout ?? { crow: g.N, ccol: 1, zin: 1, czo: g.M * g.N, czi: 0 };
+  const layout = opts.layout ?? denseLayout(g);
   launch({
     op: 'matmul',
-    kernel: PRODUCT({ tile }),
+    kernel: PRODUCT({ tile, vec4Store: vec4Stores(g.N, layout) }),
     inputs: [ta, tb, bias ?? placeholder!],
     outputs: [c],
     fields: PRODUCT_FIELDS,
     values: {
-      coff,
       M: g.M,
       N: g.N,
       k4: Math.ceil(g.K / 4),
@@ -266,5 +285,5 @@ export function dispatchTextureMatmul(engine: Engine, a: Tensor, b: Tensor, c: T
   const ta = packRows(engine, 'matmul:A', { ...common, x: a, off: 0, rows: g.M, srow: g.sam, sk: g.sak, batchStrides: g.aBatchStrides }, padTo(g.M, tile.tm));
   // op(B) column n is the packed row n: its k stride is sbk and its row stride sbn.
   const tb = packRows(engine, 'matmul:B', { ...common, x: b, off: 0, rows: g.N, srow: g.sbn, sk: g.sbk, batchStrides: g.bBatchStrides }, padTo(g.N, tile.tn));
-  textureProduct(ta, tb, c, 0, g, tile, bias);
+  textureProduct(ta, tb, c, g, tile, bias);
 }
