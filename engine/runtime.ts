@@ -213,14 +213,19 @@ export class Engine {
     this.uniformUsed = 0;
   }
 
+  /** Records encoder commands between two compute passes of the open batch (copies cannot go inside a pass). */
+  private betweenPasses(op: string, record: (encoder: GPUCommandEncoder) => void): void {
+    if (!this.pass) this.openBatch();
+    this.pass!.end();
+    record(this.encoder!);
+    this.pass = this.encoder!.beginComputePass();
+    this.batchOps.push(op);
+  }
+
   /** Records a buffer copy outside the compute pass (ends the pass; a new one opens on the next dispatch). */
   copy(op: string, src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, bytes: number): void {
     this.checkAlive(op);
-    if (!this.pass) this.openBatch();
-    this.pass!.end();
-    this.encoder!.copyBufferToBuffer(src, srcOffset, dst, dstOffset, bytes);
-    this.pass = this.encoder!.beginComputePass();
-    this.batchOps.push(op);
+    this.betweenPasses(op, (e) => e.copyBufferToBuffer(src, srcOffset, dst, dstOffset, bytes));
   }
 
   /**
@@ -230,11 +235,7 @@ export class Engine {
    */
   copyToTexture(op: string, src: GPUBuffer, offset: number, bytesPerRow: number, dst: TextureBinding, width: number, rows: number, originY = 0): void {
     this.checkAlive(op);
-    if (!this.pass) this.openBatch();
-    this.pass!.end();
-    this.encoder!.copyBufferToTexture({ buffer: src, offset, bytesPerRow, rowsPerImage: rows }, { texture: dst.texture, origin: [0, originY] }, [width, rows, 1]);
-    this.pass = this.encoder!.beginComputePass();
-    this.batchOps.push(op);
+    this.betweenPasses(op, (e) => e.copyBufferToTexture({ buffer: src, offset, bytesPerRow, rowsPerImage: rows }, { texture: dst.texture, origin: [0, originY] }, [width, rows, 1]));
   }
 
   /** Ends the open pass and submits the batch. Released buffers become reusable after this. */
@@ -274,11 +275,7 @@ export class Engine {
     if (bytes === 0) return new ArrayBuffer(0);
     const padded = Math.ceil(bytes / 4) * 4;
     const staging = this.takeStaging(padded);
-    if (!this.pass) this.openBatch();
-    this.pass!.end();
-    this.encoder!.copyBufferToBuffer(buffer, offset, staging, 0, padded);
-    this.pass = this.encoder!.beginComputePass();
-    this.batchOps.push(op);
+    this.betweenPasses(op, (e) => e.copyBufferToBuffer(buffer, offset, staging, 0, padded));
     this.flush();
     this.stats.readbacks++;
     try {

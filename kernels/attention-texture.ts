@@ -7,7 +7,7 @@ import { isGradEnabled } from '../engine/autograd.ts';
 import { allocate, engineOf, type Tensor } from '../engine/tensor.ts';
 import { COMPOSED_ATTENTION_MAX_SCORES } from './attention-composed.ts';
 import { defaultVariant } from './matmul.ts';
-import { denseLayout, padTo, packRows, textureProduct, textureSupports, textureTileFor, vec4Stores, type ProductLayout, type TextureTile } from './matmul-texture.ts';
+import { batchedGeometry, denseLayout, padTo, packRows, textureProduct, textureSupports, textureTileFor, vec4Stores, type ProductLayout, type TextureTile } from './matmul-texture.ts';
 import type { MatmulGeometry } from './matmul-common.ts';
 import { softmax } from './softmax.ts';
 
@@ -26,20 +26,6 @@ interface Plan {
 /** Entry (b, h) of P·V writes o[b, t, h·dv + j]: rows H·dv apart, batches T·H·dv, heads dv. */
 const headsLayout = (T: number, H: number, dv: number): ProductLayout => ({ coff: 0, crow: H * dv, ccol: 1, zin: H, czo: T * H * dv, czi: dv });
 
-/** A batched product's geometry as the matmul kernels see it (only the sizes matter here). */
-const geom = (M: number, N: number, K: number, batch: number): MatmulGeometry => ({
-  M,
-  N,
-  K,
-  batch,
-  batchShape: [batch],
-  aBatchStrides: [0],
-  bBatchStrides: [0],
-  sam: K,
-  sak: 1,
-  sbk: 1,
-  sbn: K,
-});
 
 /**
  * The plan when this path applies: nothing needs a gradient, no mask or dropout, the engine's matmul for the
@@ -56,8 +42,8 @@ export function planHeadsTexture(q: Tensor, k: Tensor, v: Tensor, heads: number,
   const d = E / heads;
   const dv = v.shape[2] / heads;
   if (B * heads * T * M > COMPOSED_ATTENTION_MAX_SCORES) return null;
-  const scores = geom(T, M, d, B * heads);
-  const mix = geom(T, dv, M, B * heads);
+  const scores = batchedGeometry(T, M, d, B * heads);
+  const mix = batchedGeometry(T, dv, M, B * heads);
   if (defaultVariant(engine, scores) !== 'texture' || defaultVariant(engine, mix) !== 'texture') return null;
   const o = engine.kernelOptions;
   const mixLayout = headsLayout(T, heads, dv);

@@ -9,7 +9,6 @@ import { add } from './elementwise.ts';
 import { conv1d, conv1dGeometry, conv1dInputGradRaw, conv1dWeightGradRaw, defaultConvImpl, type Conv1dOptions } from './conv1d.ts';
 import { conv1dTextureForward, convTexturePlan } from './conv1d-texture.ts';
 import { transpose } from './layout.ts';
-import { defaultVariant, matmulGeometry } from './matmul.ts';
 import { sum } from './reduce.ts';
 import { tidy } from '../engine/scope.ts';
 
@@ -19,11 +18,7 @@ export function conv1dChannelsLast(x: Tensor, w: Tensor, bias: Tensor | null = n
   const [B, L, Cin] = x.shape;
   const g = conv1dGeometry([B, Cin, L], w.shape, opts);
   const engine = engineOf('conv1d', bias ? [x, w, bias] : [x, w]);
-  const CK = g.Cing * g.K;
-  const texture =
-    (opts.impl ?? defaultConvImpl(g, engine)) === 'im2col' &&
-    defaultVariant(engine, matmulGeometry([g.groups, g.Coutg, CK], [g.B, g.groups, CK, g.Lout])) === 'texture';
-  const plan = texture ? convTexturePlan(g, engine, true) : null;
+  const plan = (opts.impl ?? defaultConvImpl(g, engine)) === 'im2col' ? convTexturePlan(g, engine, true) : null;
   if (!plan) return tidy(() => transpose(conv1d(transpose(x, 1, 2), w, bias, opts), 1, 2));
   let y = allocate([g.B, g.Lout, g.Cout], 'f32', 'conv1d', engine);
   const fused = y.size > 0 && conv1dTextureForward(engine, g, x, w, y, plan, { channelsLast: true, bias }).fusedBias;

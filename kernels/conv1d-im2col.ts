@@ -6,7 +6,7 @@ import { noGrad, record } from '../engine/autograd.ts';
 import { allocate, engineOf, type Tensor } from '../engine/tensor.ts';
 import { defineKernel } from './define.ts';
 import { add } from './elementwise.ts';
-import { defaultVariant, matmulGeometry, matmulRaw } from './matmul.ts';
+import { matmulRaw } from './matmul.ts';
 import { conv1dTextureForward, convTexturePlan } from './conv1d-texture.ts';
 import { sum } from './reduce.ts';
 import { bindings, grid1d, launch, main1d, type UField } from './util.ts';
@@ -95,8 +95,7 @@ export function col2im(g: ConvGeometry, dcol: Tensor): Tensor {
  */
 function forwardProduct(g: ConvGeometry, x: Tensor, w: Tensor, wg: Tensor): Tensor {
   const engine = engineOf('conv1d', [x, w]);
-  const CK = g.Cing * g.K;
-  const plan = defaultVariant(engine, matmulGeometry([g.groups, g.Coutg, CK], [g.B, g.groups, CK, g.Lout])) === 'texture' ? convTexturePlan(g, engine, false) : null;
+  const plan = convTexturePlan(g, engine, false);
   if (plan) {
     const y = allocate([g.B, g.Cout, g.Lout], 'f32', 'conv1d', engine);
     if (y.size > 0) conv1dTextureForward(engine, g, x, w, y, plan);

@@ -7,7 +7,8 @@ import type { Engine } from '../engine/runtime.ts';
 import type { Tensor } from '../engine/tensor.ts';
 import type { ConvGeometry } from './conv1d-kernels.ts';
 import { defineKernel } from './define.ts';
-import { padTo, packRows, textureProduct, textureSupports, textureTileFor, vec4Stores, type ProductLayout, type TextureTile } from './matmul-texture.ts';
+import { defaultVariant } from './matmul.ts';
+import { batchedGeometry, padTo, packRows, textureProduct, textureSupports, textureTileFor, vec4Stores, type ProductLayout, type TextureTile } from './matmul-texture.ts';
 import { launch, uniformStruct, type UField } from './util.ts';
 
 const FIELDS: UField[] = [
@@ -69,7 +70,7 @@ const useful = (M: number, N: number, t: TextureTile): number => (M / padTo(M, t
 
 /**
  * The plan for y in [B, Cout, Lout] or, `channelsLast`, [B, Lout, Cout]; null where the texture path does not
- * apply (over the texture limit). Both orientations can write either layout (the store has row and column
+ * apply (the engine's matmul is not the texture kernel for this product, or it is over the texture limit). Both orientations can write either layout (the store has row and column
  * strides); the one that keeps more lanes busy wins: the positional conv's 64 channels per group fill a quarter
  * of an 8 × 32-column workgroup, its 201 frames 78 %. Entry z = b·groups + group writes y channels
  * group·Coutg + o.
@@ -77,6 +78,8 @@ const useful = (M: number, N: number, t: TextureTile): number => (M / padTo(M, t
 export function convTexturePlan(g: ConvGeometry, engine: Engine, channelsLast: boolean): ConvTexturePlan | null {
   const CK = g.Cing * g.K;
   const z = g.B * g.groups;
+  // Only where the engine's matmul would run im2col's product (Coutg × Lout × CK per entry) as a texture product.
+  if (defaultVariant(engine, batchedGeometry(g.Coutg, g.Lout, CK, z)) !== 'texture') return null;
   const frame = channelsLast ? g.Cout : 1;
   const channel = channelsLast ? 1 : g.Lout;
   const entry = { coff: 0, zin: g.groups, czo: g.Cout * g.Lout, czi: g.Coutg * channel };
@@ -84,8 +87,7 @@ export function convTexturePlan(g: ConvGeometry, engine: Engine, channelsLast: b
     const [M, N] = framesAsRows ? [g.Lout, g.Coutg] : [g.Coutg, g.Lout];
     const layout = { ...entry, crow: framesAsRows ? frame : channel, ccol: framesAsRows ? channel : frame };
     const tile = textureTileFor(engine.adapter.backend, g.Coutg * g.Lout * CK, vec4Stores(N, layout), engine.kernelOptions.matmulLargeTileMacs);
-    const geom = { M, N, K: CK, batch: z, batchShape: [z], aBatchStrides: [0], bBatchStrides: [0], sam: CK, sak: 1, sbk: 1, sbn: CK };
-    const fits = textureSupports(geom, tile, engine.limits.maxTextureDimension2D);
+    const fits = textureSupports(batchedGeometry(M, N, CK, z), tile, engine.limits.maxTextureDimension2D);
     return { framesAsRows, tile, layout, score: fits ? useful(M, N, tile) : -1 };
   });
   const best = options[0].score >= options[1].score ? options[0] : options[1];

@@ -172,6 +172,21 @@ export function textureTileFor(backend: string, macs: number, vec4Store: boolean
 
 export const padTo = (n: number, m: number): number => Math.ceil(n / m) * m;
 
+/** A batch of `batch` M×N×K products as the texture helpers see it (they read only the sizes). */
+export const batchedGeometry = (M: number, N: number, K: number, batch: number): MatmulGeometry => ({
+  M,
+  N,
+  K,
+  batch,
+  batchShape: [batch],
+  aBatchStrides: [0],
+  bBatchStrides: [0],
+  sam: K,
+  sak: 1,
+  sbk: 1,
+  sbn: K,
+});
+
 /** Whether the texture path can run this call: its packed operands, the batch entries one above the other, fit the texture limit. */
 export function textureSupports(g: MatmulGeometry, tile: TextureTile, maxTexture: number): boolean {
   return Math.ceil(g.K / 4) <= maxTexture && g.batch * padTo(g.M, tile.tm) <= maxTexture && g.batch * padTo(g.N, tile.tn) <= maxTexture;
